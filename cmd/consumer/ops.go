@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/zuora-sync/zuora-sync/consumer"
+)
+
+// connect opens the operator connection: NATS_URL, or the local default where `make run` listens.
+func connect() (*nats.Conn, jetstream.JetStream, error) {
+	url := os.Getenv("NATS_URL")
+	if url == "" {
+		url = nats.DefaultURL
+	}
+	nc, err := nats.Connect(url, nats.Name("zuora-sync operator"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to NATS at %s (set NATS_URL): %w", url, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, js, nil
+}
+
+func runReplay(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	stream := fs.String("stream", consumer.StreamStigg, "input stream to replay: STIGG or ZUORA")
+	seq := fs.Uint64("seq", 0, "replay from this stream sequence")
+	since := fs.Duration("since", 0, "replay events stored within this long ago (e.g. 2h)")
+	from := fs.String("from", "", "replay events stored at or after this time (RFC 3339)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var rf consumer.ReplayFrom
+	set := 0
+	if *seq > 0 {
+		rf.Seq, set = *seq, set+1
+	}
+	if *since > 0 {
+		rf.Time, set = time.Now().Add(-*since), set+1
+	}
+	if *from != "" {
+		t, err := time.Parse(time.RFC3339, *from)
+		if err != nil {
+			return fmt.Errorf("replay: -from: %w", err)
+		}
+		rf.Time, set = t, set+1
+	}
+	if set != 1 {
+		return errors.New("replay: give exactly one of -seq, -since, -from")
+	}
+	if *stream != consumer.StreamStigg && *stream != consumer.StreamZuora {
+		return fmt.Errorf("replay: -stream must be %s or %s", consumer.StreamStigg, consumer.StreamZuora)
+	}
+	nc, js, err := connect()
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	start, reset, err := consumer.Replay(ctx, js, *stream, rf)
+	if err != nil {
+		return err
+	}
+	if len(reset) == 0 {
+		fmt.Fprintf(out, "no zuora-sync consumers on %s yet: a consumer that starts will read from the beginning\n", *stream)
+		return nil
+	}
+	fmt.Fprintf(out, "replaying %s from sequence %d: %d consumers reset. Handlers are idempotent, so events "+
+		"already applied in Zuora change nothing.\n", *stream, start, len(reset))
+	return nil
+}
+
+func runDLQ(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("dlq: use `dlq list` or `dlq redrive`")
+	}
+	switch args[0] {
+	case "list":
+		fs := flag.NewFlagSet("dlq list", flag.ContinueOnError)
+		filter := fs.String("filter", "", "subject filter, e.g. zuorasync.dlq.stigg.customer.>")
+		limit := fs.Int("limit", 100, "at most this many entries (0 = all)")
+		asJSON := fs.Bool("json", false, "one JSON object per line")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		nc, js, err := connect()
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		entries, err := consumer.ListDLQ(ctx, js, *filter, *limit)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(out)
+			for _, e := range entries {
+				if err := enc.Encode(e); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if len(entries) == 0 {
+			fmt.Fprintln(out, "the DLQ is empty")
+			return nil
+		}
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SEQ\tAT\tCLASS\tATTEMPTS\tSUBJECT\tEVENT\tREASON")
+		for _, e := range entries {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\n", e.Seq, e.At.Format(time.RFC3339), e.Class, e.Attempts,
+				e.OriginalSubject, e.EventID, e.Reason)
+		}
+		return tw.Flush()
+	case "redrive":
+		fs := flag.NewFlagSet("dlq redrive", flag.ContinueOnError)
+		filter := fs.String("filter", "", "subject filter, e.g. zuorasync.dlq.stigg.customer.>")
+		seqList := fs.String("seq", "", "comma-separated DLQ sequences (default: every entry matching -filter)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		var seqs []uint64
+		for _, s := range strings.Split(*seqList, ",") {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			n, err := strconv.ParseUint(s, 10, 64)
+			if err != nil {
+				return fmt.Errorf("dlq redrive: -seq: %q is not a sequence number", s)
+			}
+			seqs = append(seqs, n)
+		}
+		nc, js, err := connect()
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		n, err := consumer.Redrive(ctx, js, *filter, seqs)
+		fmt.Fprintf(out, "redrove %d dead letters onto their original subjects\n", n)
+		return err
+	}
+	return fmt.Errorf("dlq: unknown subcommand %q", args[0])
+}
+
+func runProvision(ctx context.Context, out io.Writer) error {
+	nc, js, err := connect()
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	topo := consumer.DefaultTopology()
+	if err := consumer.EnsureStreams(ctx, js, topo); err != nil {
+		return err
+	}
+	if _, err := consumer.EnsureBuckets(ctx, js, topo); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "provisioned streams %s, %s, %s, %s and bucket %s (%d partitions)\n",
+		consumer.StreamStigg, consumer.StreamZuora, consumer.StreamOutcomes, consumer.StreamDLQ, consumer.BucketIDs, topo.Partitions)
+	return nil
+}

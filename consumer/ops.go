@@ -1,0 +1,202 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ReplayFrom says where a replay starts: a stream sequence, or the first event stored at or after a time.
+type ReplayFrom struct {
+	Seq  uint64
+	Time time.Time
+}
+
+// Replay moves every zuora-sync consumer of an input stream back to the given position, so that the events from
+// there on are handled again. Handlers are idempotent, so this repeats no Zuora writes that already happened; it
+// is how an operator re-syncs after fixing a mapping or restoring a Zuora sandbox. It returns the sequence the
+// consumers now start from and the consumers it reset.
+func Replay(ctx context.Context, js jetstream.JetStream, stream string, from ReplayFrom) (uint64, []string, error) {
+	if from.Seq == 0 && from.Time.IsZero() {
+		return 0, nil, errors.New("replay: give a start sequence or a start time")
+	}
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return 0, nil, fmt.Errorf("replay: stream %s: %w", stream, err)
+	}
+	seq := from.Seq
+	if seq == 0 {
+		if seq, err = firstSeqAtOrAfter(ctx, js, s, from.Time); err != nil {
+			return 0, nil, err
+		}
+	}
+	prefix := fmt.Sprintf("zuorasync-%s-", strings.ToLower(stream))
+	names := s.ConsumerNames(ctx)
+	var reset []string
+	for name := range names.Name() {
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		if _, err := js.ResetConsumerToSequence(ctx, stream, name, seq); err != nil {
+			return seq, reset, fmt.Errorf("replay: reset %s to %d: %w", name, seq, err)
+		}
+		reset = append(reset, name)
+	}
+	if err := names.Err(); err != nil {
+		return seq, reset, fmt.Errorf("replay: list consumers of %s: %w", stream, err)
+	}
+	return seq, reset, nil
+}
+
+// firstSeqAtOrAfter finds the first stream sequence stored at or after t, by letting the server do the time
+// lookup for a throw-away ordered consumer.
+func firstSeqAtOrAfter(ctx context.Context, js jetstream.JetStream, s jetstream.Stream, t time.Time) (uint64, error) {
+	oc, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartTimePolicy,
+		OptStartTime:  &t,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("replay: find start time: %w", err)
+	}
+	msg, err := oc.Next(jetstream.FetchMaxWait(2 * time.Second))
+	if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		info, ierr := s.Info(ctx)
+		if ierr != nil {
+			return 0, ierr
+		}
+		return info.State.LastSeq + 1, nil // nothing stored since t: start with the next event
+	}
+	if err != nil {
+		return 0, fmt.Errorf("replay: find start time: %w", err)
+	}
+	meta, err := msg.Metadata()
+	if err != nil {
+		return 0, err
+	}
+	return meta.Sequence.Stream, nil
+}
+
+// DeadLetter is one entry of the DLQ, with the reason it was written.
+type DeadLetter struct {
+	Seq             uint64      `json:"seq"`
+	Subject         string      `json:"subject"`
+	OriginalSubject string      `json:"originalSubject"`
+	Stream          string      `json:"stream"`
+	StreamSeq       uint64      `json:"streamSeq"`
+	Class           string      `json:"class"`
+	Reason          string      `json:"reason"`
+	Attempts        int         `json:"attempts"`
+	At              time.Time   `json:"at"`
+	EventID         string      `json:"eventId,omitempty"`
+	EventType       string      `json:"eventType,omitempty"`
+	Header          nats.Header `json:"-"`
+	Data            []byte      `json:"-"`
+}
+
+// ListDLQ returns up to limit dead letters whose subject matches filter (default: all), oldest first.
+func ListDLQ(ctx context.Context, js jetstream.JetStream, filter string, limit int) ([]DeadLetter, error) {
+	if filter == "" {
+		filter = "zuorasync.dlq.>"
+	}
+	s, err := js.Stream(ctx, StreamDLQ)
+	if err != nil {
+		return nil, fmt.Errorf("dlq: %w", err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("dlq: %w", err)
+	}
+	if info.State.Msgs == 0 {
+		return nil, nil
+	}
+	oc, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	if err != nil {
+		return nil, fmt.Errorf("dlq: read %s: %w", filter, err)
+	}
+	var out []DeadLetter
+	for limit <= 0 || len(out) < limit {
+		msg, err := oc.Next(jetstream.FetchMaxWait(time.Second))
+		if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+			break
+		}
+		if err != nil {
+			return out, fmt.Errorf("dlq: read: %w", err)
+		}
+		meta, err := msg.Metadata()
+		if err != nil {
+			return out, err
+		}
+		out = append(out, deadLetterOf(msg.Subject(), meta.Sequence.Stream, msg.Headers(), msg.Data()))
+		if meta.NumPending == 0 {
+			break
+		}
+	}
+	return out, nil
+}
+
+func deadLetterOf(subject string, seq uint64, h nats.Header, data []byte) DeadLetter {
+	dl := DeadLetter{
+		Seq: seq, Subject: subject, Header: h, Data: data,
+		OriginalSubject: h.Get(HeaderDLQSubject),
+		Stream:          h.Get(HeaderDLQStream),
+		Class:           h.Get(HeaderDLQClass),
+		Reason:          h.Get(HeaderDLQReason),
+		EventID:         h.Get("ce-id"),
+		EventType:       h.Get("ce-type"),
+	}
+	dl.StreamSeq, _ = strconv.ParseUint(h.Get(HeaderDLQSeq), 10, 64)
+	dl.Attempts, _ = strconv.Atoi(h.Get(HeaderDLQAttempts))
+	dl.At, _ = time.Parse(time.RFC3339Nano, h.Get(HeaderDLQTime))
+	return dl
+}
+
+// Redrive publishes dead letters back onto their original subjects, exactly as they first arrived, and removes
+// them from the DLQ once the input stream has acknowledged the write. seqs selects entries; empty means every
+// entry matching filter.
+func Redrive(ctx context.Context, js jetstream.JetStream, filter string, seqs []uint64) (int, error) {
+	entries, err := ListDLQ(ctx, js, filter, 0)
+	if err != nil {
+		return 0, err
+	}
+	want := map[uint64]bool{}
+	for _, s := range seqs {
+		want[s] = true
+	}
+	s, err := js.Stream(ctx, StreamDLQ)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, dl := range entries {
+		if len(want) > 0 && !want[dl.Seq] {
+			continue
+		}
+		if dl.OriginalSubject == "" {
+			return n, fmt.Errorf("redrive: DLQ entry %d has no %s header", dl.Seq, HeaderDLQSubject)
+		}
+		msg := nats.NewMsg(dl.OriginalSubject)
+		for k, v := range dl.Header {
+			if strings.HasPrefix(k, "Zuorasync-Dlq-") || k == jetstream.MsgIDHeader {
+				continue
+			}
+			msg.Header[k] = v
+		}
+		// A fresh dedupe id: the event's own id may still be inside the input stream's dedupe window.
+		msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("redrive:%d:%s", dl.Seq, dl.EventID))
+		msg.Data = dl.Data
+		if _, err := js.PublishMsg(ctx, msg); err != nil {
+			return n, fmt.Errorf("redrive: publish DLQ entry %d to %s: %w", dl.Seq, dl.OriginalSubject, err)
+		}
+		if err := s.DeleteMsg(ctx, dl.Seq); err != nil {
+			return n, fmt.Errorf("redrive: entry %d was republished but not removed from the DLQ: %w", dl.Seq, err)
+		}
+		n++
+	}
+	return n, nil
+}

@@ -1,0 +1,52 @@
+// Package handlers holds the business logic of zuora-sync: one handler per event type, each idempotent — it looks
+// at the id map and at Zuora before it writes, and sends nothing when Zuora already matches.
+package handlers
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/zuora-sync/zuora-sync/consumer"
+	"github.com/zuora-sync/zuora-sync/events"
+	"github.com/zuora-sync/zuora-sync/idmap"
+	"github.com/zuora-sync/zuora-sync/zuoraapi"
+)
+
+// Custom fields zuora-sync writes on Zuora objects (defined in the tenant by provisioning).
+const (
+	FieldStiggCustomerID = "stiggCustomerId__c"
+	FieldStiggEntityURL  = "stiggEntityUrl__c"
+	FieldStiggResourceID = "stiggResourceId__c"
+)
+
+// Kinds of id-map entries.
+const (
+	KindCustomer = events.EntityCustomer
+)
+
+// Deps are what handlers need from the outside.
+type Deps struct {
+	Zuora *zuoraapi.Client
+	IDs   *idmap.Store
+	// DefaultCurrency is used for accounts whose Stigg customer has no currency (Zuora requires one).
+	DefaultCurrency string
+	// PaymentTermsTTL bounds how long the tenant's payment terms are cached.
+	PaymentTermsTTL time.Duration
+	Logger          *slog.Logger
+}
+
+// Register routes every event type zuora-sync handles so far.
+func Register(r *consumer.Router, d Deps) {
+	if d.DefaultCurrency == "" {
+		d.DefaultCurrency = "USD"
+	}
+	if d.PaymentTermsTTL <= 0 {
+		d.PaymentTermsTTL = 10 * time.Minute
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	c := newCustomers(d)
+	r.Handle(events.TypeStiggCustomerCreated, c)
+	r.Handle(events.TypeStiggCustomerUpdated, c)
+}

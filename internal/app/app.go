@@ -1,0 +1,242 @@
+// Package app wires the consumer process together: NATS (external or embedded), the Zuora client (real tenant or
+// the in-process simulator), the id map, the handlers and the runtime. cmd/consumer and the e2e tests build the
+// same App, so the tests exercise the production wiring.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/zuora-sync/zuora-sync/consumer"
+	"github.com/zuora-sync/zuora-sync/handlers"
+	"github.com/zuora-sync/zuora-sync/idmap"
+	"github.com/zuora-sync/zuora-sync/internal/natsembed"
+	"github.com/zuora-sync/zuora-sync/ratelimit"
+	"github.com/zuora-sync/zuora-sync/zuoraapi"
+	"github.com/zuora-sync/zuora-sync/zuorasim"
+)
+
+// Config is everything the consumer process is configured with; FromEnv reads it from the contract's variables.
+type Config struct {
+	// NATSURL of an external server; empty runs an embedded JetStream server on DataDir.
+	NATSURL string
+	// DataDir holds the embedded server's store.
+	DataDir string
+	// NATSConfigFile optionally configures the embedded server (listen address etc.).
+	NATSConfigFile string
+
+	// ZuoraBaseURL of a Zuora tenant; empty runs the simulator in-process on SimAddr.
+	ZuoraBaseURL      string
+	ZuoraClientID     string
+	ZuoraClientSecret string
+	SimAddr           string
+	// ZuoraTransport, when set, is the base transport of the Zuora client (tests put the spec checker here).
+	ZuoraTransport http.RoundTripper
+
+	RateLimit ratelimit.Config
+	Runner    consumer.Config
+	Handlers  handlers.Deps // Zuora and IDs are filled in by New
+
+	// MetricsAddr serves /metrics when set.
+	MetricsAddr string
+	Logger      *slog.Logger
+}
+
+// FromEnv reads the contract's environment variables (docs/CONTRACT.md).
+func FromEnv() Config {
+	return Config{
+		NATSURL:           os.Getenv("NATS_URL"),
+		DataDir:           envOr("ZUORASYNC_DATA_DIR", "./data"),
+		ZuoraBaseURL:      os.Getenv("ZUORA_BASE_URL"),
+		ZuoraClientID:     os.Getenv("ZUORA_CLIENT_ID"),
+		ZuoraClientSecret: os.Getenv("ZUORA_CLIENT_SECRET"),
+		SimAddr:           envOr("ZUORASIM_ADDR", "127.0.0.1:8089"),
+		MetricsAddr:       os.Getenv("METRICS_ADDR"),
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// App is a wired consumer process.
+type App struct {
+	NATS     *server.Server // nil with an external server
+	NC       *nats.Conn
+	JS       jetstream.JetStream
+	Sim      *zuorasim.Sim // nil against a real tenant
+	SimURL   string
+	Zuora    *zuoraapi.Client
+	IDs      *idmap.Store
+	Router   *consumer.Router
+	Runner   *consumer.Runner
+	Registry *prometheus.Registry
+
+	cfg     Config
+	log     *slog.Logger
+	closers []func()
+}
+
+// New builds the App and provisions the JetStream topology; Run starts consuming.
+func New(ctx context.Context, cfg Config) (a *App, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	a = &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	url := cfg.NATSURL
+	if url == "" {
+		storeDir := filepath.Join(cfg.DataDir, "nats")
+		ns, err := natsembed.Start(natsembed.Options{StoreDir: storeDir, ConfigFile: cfg.NATSConfigFile,
+			ServerName: "zuorasync-embedded", Logger: cfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+		a.NATS = ns
+		a.closers = append(a.closers, func() { ns.Shutdown(); ns.WaitForShutdown() })
+		url = ns.ClientURL()
+		a.log.Warn("NATS_URL is not set: running an embedded JetStream server", "url", url, "store", storeDir)
+	}
+	nc, err := nats.Connect(url, nats.Name("zuora-sync consumer"), nats.MaxReconnects(-1),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				a.log.Warn("NATS disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) { a.log.Info("NATS reconnected", "url", c.ConnectedUrl()) }))
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
+	}
+	a.NC = nc
+	a.closers = append(a.closers, nc.Close)
+	if a.JS, err = jetstream.New(nc); err != nil {
+		return nil, err
+	}
+
+	if err := a.zuoraClient(cfg); err != nil {
+		return nil, err
+	}
+
+	topo := cfg.Runner.Topology
+	if topo.Partitions == 0 {
+		topo = consumer.DefaultTopology()
+		cfg.Runner.Topology = topo
+	}
+	if err := consumer.EnsureStreams(ctx, a.JS, topo); err != nil {
+		return nil, err
+	}
+	kv, err := consumer.EnsureBuckets(ctx, a.JS, topo)
+	if err != nil {
+		return nil, err
+	}
+	a.IDs = idmap.New(kv)
+
+	deps := cfg.Handlers
+	deps.Zuora, deps.IDs = a.Zuora, a.IDs
+	if deps.Logger == nil {
+		deps.Logger = cfg.Logger
+	}
+	a.Router = consumer.NewRouter()
+	handlers.Register(a.Router, deps)
+	rc := cfg.Runner
+	if rc.Logger == nil {
+		rc.Logger = cfg.Logger
+	}
+	if rc.Metrics == nil {
+		rc.Metrics = consumer.NewMetrics(a.Registry)
+	}
+	a.Runner = consumer.New(a.JS, a.Router, rc)
+	return a, nil
+}
+
+func (a *App) zuoraClient(cfg Config) error {
+	base := cfg.ZuoraBaseURL
+	id, secret := cfg.ZuoraClientID, cfg.ZuoraClientSecret
+	if base == "" {
+		a.Sim = zuorasim.New(zuorasim.Config{Logger: cfg.Logger.With("component", "zuorasim")})
+		ln, err := net.Listen("tcp", cfg.SimAddr)
+		if err != nil {
+			return fmt.Errorf("zuora simulator: listen %s: %w", cfg.SimAddr, err)
+		}
+		srv := &http.Server{Handler: a.Sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.log.Error("zuora simulator stopped", "err", err)
+			}
+		}()
+		a.closers = append(a.closers, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(ctx)
+			a.Sim.Close()
+		})
+		base = "http://" + ln.Addr().String()
+		a.SimURL = base
+		id, secret = zuorasim.DefaultClientID, zuorasim.DefaultClientSecret
+		a.log.Warn("ZUORA_BASE_URL is not set: talking to the IN-PROCESS ZUORA SIMULATOR, not to Zuora",
+			"simulator", base, "state", base+"/_sim/state")
+	}
+	rl := cfg.RateLimit
+	if rl.Logger == nil {
+		rl.Logger = cfg.Logger
+	}
+	client, err := zuoraapi.New(zuoraapi.Config{
+		BaseURL: base, ClientID: id, ClientSecret: secret,
+		Transport: cfg.ZuoraTransport,
+		Limiter:   ratelimit.New(rl),
+		Logger:    cfg.Logger.With("component", "zuoraapi"),
+	})
+	if err != nil {
+		return err
+	}
+	a.Zuora = client
+	return nil
+}
+
+// Run consumes until ctx ends, then drains. It also serves /metrics when MetricsAddr is set.
+func (a *App) Run(ctx context.Context) error {
+	if a.cfg.MetricsAddr != "" {
+		ln, err := net.Listen("tcp", a.cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics: listen %s: %w", a.cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		a.log.Info("serving metrics", "addr", ln.Addr().String())
+	}
+	return a.Runner.Run(ctx)
+}
+
+// Close releases everything New started, in reverse order.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}

@@ -1,0 +1,245 @@
+package zuorasim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Fault is a fault-injection rule. A request matches when its method equals Method (empty = any) and its path
+// starts with PathPrefix (empty = any) and matches PathRegexp (empty = any). A matching rule fires with
+// Probability (0 means always) and at most Times times (0 means no limit); the first firing rule wins.
+//
+// When it fires: Hang blocks until the client gives up (its request context ends) or the simulator closes; a
+// non-zero Status answers with that status in the surface's error envelope (after Latency); otherwise the request
+// is processed normally but Latency slower (the delay falls after the idempotency key is claimed, so a concurrent
+// retry sees 409). With AfterCommit the request is processed first (and its idempotency key stored) and only the
+// response is replaced: the "Zuora did it but the client never heard" case. Faults apply after the rate limit,
+// auth and concurrency checks, so a hung request holds its concurrency slot.
+type Fault struct {
+	ID          string        `json:"id,omitempty"`
+	Method      string        `json:"method,omitempty"`
+	PathPrefix  string        `json:"pathPrefix,omitempty"`
+	PathRegexp  string        `json:"pathRegexp,omitempty"`
+	Probability float64       `json:"probability,omitempty"`
+	Times       int           `json:"times,omitempty"`
+	Status      int           `json:"status,omitempty"`
+	RetryAfter  int           `json:"retryAfter,omitempty"` // seconds; sent with 429/503 (default 1 for 429)
+	Message     string        `json:"message,omitempty"`
+	Latency     time.Duration `json:"-"`
+	Hang        bool          `json:"hang,omitempty"`
+	AfterCommit bool          `json:"afterCommit,omitempty"`
+	// Fired counts how often the rule has fired (read-only).
+	Fired int `json:"fired"`
+}
+
+// MarshalJSON renders Latency as a duration string.
+func (f Fault) MarshalJSON() ([]byte, error) {
+	type plain Fault
+	out := struct {
+		plain
+		Latency string `json:"latency,omitempty"`
+	}{plain: plain(f)}
+	if f.Latency > 0 {
+		out.Latency = f.Latency.String()
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON accepts "latency" as "250ms" or as milliseconds.
+func (f *Fault) UnmarshalJSON(b []byte) error {
+	type plain Fault
+	var in struct {
+		plain
+		Latency json.RawMessage `json:"latency,omitempty"`
+	}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return fmt.Errorf("decode fault: %w", err)
+	}
+	*f = Fault(in.plain)
+	if len(in.Latency) == 0 || string(in.Latency) == "null" {
+		return nil
+	}
+	var str string
+	if err := json.Unmarshal(in.Latency, &str); err == nil {
+		d, err := time.ParseDuration(str)
+		if err != nil {
+			return fmt.Errorf("fault latency: %w", err)
+		}
+		f.Latency = d
+		return nil
+	}
+	ms, err := strconv.ParseFloat(string(in.Latency), 64)
+	if err != nil {
+		return fmt.Errorf("fault latency must be a duration string or milliseconds: %w", err)
+	}
+	f.Latency = time.Duration(ms * float64(time.Millisecond))
+	return nil
+}
+
+func (f *Fault) validate() error {
+	if f.PathRegexp != "" {
+		if _, err := regexp.Compile(f.PathRegexp); err != nil {
+			return fmt.Errorf("pathRegexp: %w", err)
+		}
+	}
+	if f.Probability < 0 || f.Probability > 1 {
+		return fmt.Errorf("probability must be within [0,1]")
+	}
+	if f.Status != 0 && (f.Status < 400 || f.Status > 599) {
+		return fmt.Errorf("status must be a 4xx or 5xx code")
+	}
+	if f.Times < 0 || f.Latency < 0 || f.RetryAfter < 0 {
+		return fmt.Errorf("times, latency and retryAfter must not be negative")
+	}
+	if f.Status == 0 && !f.Hang && f.Latency == 0 {
+		return fmt.Errorf("a fault needs a status, a latency or hang")
+	}
+	return nil
+}
+
+type faultRule struct {
+	Fault
+	re *regexp.Regexp
+}
+
+type faultSet struct {
+	mu    sync.Mutex
+	rules []*faultRule
+	rng   *rand.Rand
+	seq   int
+}
+
+func newFaultSet(seed uint64) *faultSet {
+	return &faultSet{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+}
+
+func (fs *faultSet) add(f Fault) string {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.seq++
+	f.ID = fmt.Sprintf("fault-%d", fs.seq)
+	f.Fired = 0
+	rule := &faultRule{Fault: f}
+	if f.PathRegexp != "" {
+		rule.re = regexp.MustCompile(f.PathRegexp) // validated by the caller
+	}
+	fs.rules = append(fs.rules, rule)
+	return f.ID
+}
+
+func (fs *faultSet) remove(id string) bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for i, r := range fs.rules {
+		if r.ID == id {
+			fs.rules = append(fs.rules[:i], fs.rules[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+func (fs *faultSet) clear() {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.rules = nil
+}
+
+func (fs *faultSet) list() []Fault {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	out := make([]Fault, 0, len(fs.rules))
+	for _, r := range fs.rules {
+		out = append(out, r.Fault)
+	}
+	return out
+}
+
+// match returns the first rule that fires for the request, counting the firing.
+func (fs *faultSet) match(method, path string) (Fault, bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, r := range fs.rules {
+		if r.Method != "" && !strings.EqualFold(r.Method, method) {
+			continue
+		}
+		if !strings.HasPrefix(path, r.PathPrefix) || (r.re != nil && !r.re.MatchString(path)) {
+			continue
+		}
+		if r.Times > 0 && r.Fired >= r.Times {
+			continue
+		}
+		if r.Probability > 0 && fs.rng.Float64() >= r.Probability {
+			continue
+		}
+		r.Fired++
+		return r.Fault, true
+	}
+	return Fault{}, false
+}
+
+// InjectFault adds a fault rule and returns its id. It panics on an invalid rule (bad regexp, status outside
+// 4xx/5xx, nothing to do): that is a bug in the calling test.
+func (s *Sim) InjectFault(f Fault) string {
+	if err := f.validate(); err != nil {
+		panic(fmt.Sprintf("zuorasim: invalid fault: %v", err))
+	}
+	return s.faults.add(f)
+}
+
+// RemoveFault deletes one fault rule; it reports whether the rule existed.
+func (s *Sim) RemoveFault(id string) bool { return s.faults.remove(id) }
+
+// ClearFaults deletes every fault rule.
+func (s *Sim) ClearFaults() { s.faults.clear() }
+
+// Faults lists the fault rules with their firing counts.
+func (s *Sim) Faults() []Fault { return s.faults.list() }
+
+// processingDelayKey carries a latency fault's delay to the endpoint stage.
+type processingDelayKey struct{}
+
+// processingDelay is the delay a latency fault asked for, or 0.
+func processingDelay(r *http.Request) time.Duration {
+	d, _ := r.Context().Value(processingDelayKey{}).(time.Duration)
+	return d
+}
+
+// applyFault runs the request under a fired fault rule. next serves the request normally.
+func (s *Sim) applyFault(w *recorder, r *http.Request, f Fault, next func(*recorder, *http.Request)) {
+	w.faultID = f.ID
+	s.log.Debug("zuorasim: fault fired", "fault", f.ID, "method", r.Method, "path", r.URL.Path)
+	if f.Status == 0 && !f.Hang {
+		// A pure latency fault slows the processing itself (after the idempotency key is claimed), so a
+		// concurrent retry with the same key sees the first request still running.
+		next(w, r.WithContext(context.WithValue(r.Context(), processingDelayKey{}, f.Latency)))
+		return
+	}
+	s.sleep(r.Context(), f.Latency)
+	switch {
+	case f.Hang:
+		s.waitOrClose(r.Context())
+		if r.Context().Err() == nil { // released by Close: answer so the client is not left waiting
+			s.fail(w, r, errStatus(http.StatusServiceUnavailable, "simulator shutting down"))
+		}
+		return
+	case f.AfterCommit:
+		buf := newRecorder(nil)
+		next(buf, r) // processed and stored; the client never sees this response
+		w.idemKey = buf.idemKey
+	}
+	if f.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
+	} else if f.Status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "1")
+	}
+	s.fail(w, r, errStatus(f.Status, f.Message))
+}

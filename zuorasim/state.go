@@ -1,0 +1,103 @@
+package zuorasim
+
+import (
+	"maps"
+	"slices"
+	"sync"
+)
+
+// store holds the tenant's data. One mutex guards everything: the simulator favours simple, obviously-correct
+// locking over throughput. Resource files add their collections here and to State.
+type store struct {
+	mu sync.RWMutex
+
+	customFields map[string]map[string]bool // object -> defined custom field names
+
+	accounts       []*Account          // creation order
+	accountsByID   map[string]*Account // id -> account
+	accountsByNum  map[string]*Account // account_number -> account
+	contacts       map[string]*Contact // id -> contact
+	accountSeq     int                 // last generated account number
+	paymentTerms   []PaymentTerm
+	paymentMethods map[string]bool // ids of payment methods (collection to come); referenced by accounts
+}
+
+func newStore(customFields map[string][]string) *store {
+	st := &store{}
+	st.reset(customFields)
+	return st
+}
+
+func (st *store) reset(customFields map[string][]string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.customFields = map[string]map[string]bool{}
+	for obj, names := range customFields {
+		st.customFields[obj] = map[string]bool{}
+		for _, n := range names {
+			st.customFields[obj][n] = true
+		}
+	}
+	st.accounts = nil
+	st.accountsByID = map[string]*Account{}
+	st.accountsByNum = map[string]*Account{}
+	st.contacts = map[string]*Contact{}
+	st.accountSeq = 0
+	st.paymentTerms = defaultPaymentTerms()
+	st.paymentMethods = map[string]bool{}
+}
+
+func (st *store) defineCustomField(object, name string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.customFields[object] == nil {
+		st.customFields[object] = map[string]bool{}
+	}
+	st.customFields[object][name] = true
+}
+
+// customFieldDefined reports whether object defines the custom field name. Caller holds st.mu.
+func (st *store) customFieldDefined(object, name string) bool { return st.customFields[object][name] }
+
+// customFieldNames lists the defined custom fields of object, sorted. Caller holds st.mu.
+func (st *store) customFieldNames(object string) []string {
+	return slices.Sorted(maps.Keys(st.customFields[object]))
+}
+
+// State is a snapshot of every collection, each object shaped as Zuora's own API returns it (Quickstart objects
+// in snake_case with custom_fields). Collections without an implementation yet are empty lists.
+type State struct {
+	Accounts                []Account `json:"accounts"`
+	Products                []any     `json:"products"`
+	Plans                   []any     `json:"plans"`
+	Prices                  []any     `json:"prices"`
+	ProductRatePlanCharges  []any     `json:"productRatePlanCharges"`
+	UnitsOfMeasure          []any     `json:"unitsOfMeasure"`
+	Subscriptions           []any     `json:"subscriptions"`
+	Orders                  []any     `json:"orders"`
+	Invoices                []any     `json:"invoices"`
+	Payments                []any     `json:"payments"`
+	PaymentMethods          []any     `json:"paymentMethods"`
+	UsageRecords            []any     `json:"usageRecords"`
+	EventTriggers           []any     `json:"eventTriggers"`
+	CalloutTemplates        []any     `json:"calloutTemplates"`
+	NotificationDefinitions []any     `json:"notificationDefinitions"`
+	CustomObjectDefinitions []any     `json:"customObjectDefinitions"`
+}
+
+// State returns a deep copy of the tenant's data. Accounts carry their bill_to and sold_to contacts expanded.
+func (s *Sim) State() State {
+	s.store.mu.RLock()
+	defer s.store.mu.RUnlock()
+	st := State{
+		Accounts: make([]Account, 0, len(s.store.accounts)),
+		Products: []any{}, Plans: []any{}, Prices: []any{}, ProductRatePlanCharges: []any{}, UnitsOfMeasure: []any{},
+		Subscriptions: []any{}, Orders: []any{}, Invoices: []any{}, Payments: []any{}, PaymentMethods: []any{},
+		UsageRecords: []any{}, EventTriggers: []any{}, CalloutTemplates: []any{}, NotificationDefinitions: []any{},
+		CustomObjectDefinitions: []any{},
+	}
+	for _, a := range s.store.accounts {
+		st.Accounts = append(st.Accounts, s.store.renderAccount(a, expandSet{"bill_to": true, "sold_to": true}))
+	}
+	return st
+}
