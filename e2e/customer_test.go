@@ -306,3 +306,47 @@ func TestSameKeyEventsApplyInOrder(t *testing.T) {
 		t.Fatalf("final name %v: events of one key were applied out of order", got)
 	}
 }
+
+func TestShutdownDrainsInFlightEventAndAcksIt(t *testing.T) {
+	h := newHarness(t)
+	h.sim.InjectFault(zuorasim.Fault{Method: "POST", PathPrefix: "/v2/accounts", Latency: 1500 * time.Millisecond, Probability: 1})
+	h.startConsumer()
+	id := h.customerEvent(events.TypeStiggCustomerCreated, customer("cust-drain", "Drain Person"))
+	// Wait until the handler is inside the slow Zuora call, then shut down.
+	h.eventually(10*time.Second, "the account lookup before the create", func() bool {
+		return h.countRequests("GET", "/v2/accounts") > 0
+	})
+	time.Sleep(200 * time.Millisecond)
+	h.stopConsumer()
+
+	if typ, _, ok := h.outcomeFor(id); !ok || typ != events.TypeOutCustomerSynced {
+		t.Fatalf("the in-flight event must finish before shutdown completes (outcome %q, present %v)", typ, ok)
+	}
+	h.waitIdle(consumer.StreamStigg, 5*time.Second) // acked: nothing pending, nothing awaiting redelivery
+
+	// A new instance finds nothing left to do.
+	posts := h.countRequests("POST", "/v2/accounts")
+	h.startConsumer()
+	time.Sleep(500 * time.Millisecond)
+	if got := h.countRequests("POST", "/v2/accounts"); got != posts || posts != 1 {
+		t.Fatalf("account creations: %d before restart, %d after; want exactly 1", posts, got)
+	}
+}
+
+func TestExpiredTokenIsRenewedTransparently(t *testing.T) {
+	h := newHarness(t)
+	h.startConsumer()
+	h.waitOutcome(h.customerEvent(events.TypeStiggCustomerCreated, customer("cust-t1", "Token One")), 20*time.Second)
+	tokens := h.countRequests("POST", "/oauth/token")
+	h.sim.ExpireTokens()
+	typ, _ := h.waitOutcome(h.customerEvent(events.TypeStiggCustomerCreated, customer("cust-t2", "Token Two")), 20*time.Second)
+	if typ != events.TypeOutCustomerSynced {
+		t.Fatalf("outcome after token expiry: %s", typ)
+	}
+	if got := h.countRequests("POST", "/oauth/token"); got != tokens+1 {
+		t.Fatalf("token requests: %d before expiry, %d after; want exactly one renewal", tokens, got)
+	}
+	if len(h.dlq()) != 0 {
+		t.Fatal("an expired token must not dead-letter anything")
+	}
+}

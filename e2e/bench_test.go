@@ -1,0 +1,195 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/zuora-sync/zuora-sync/consumer"
+	"github.com/zuora-sync/zuora-sync/events"
+	"github.com/zuora-sync/zuora-sync/internal/app"
+	"github.com/zuora-sync/zuora-sync/internal/natstest"
+	"github.com/zuora-sync/zuora-sync/ratelimit"
+	"github.com/zuora-sync/zuora-sync/zuorasim"
+)
+
+// The two benchmarks below run side by side in one `make bench` so their ratio says what the pipeline costs on
+// top of JetStream itself: the same embedded server, the same partitioned topology, the same number of events.
+
+const benchPartitions = 16
+
+func benchTopology() consumer.Topology {
+	t := consumer.DefaultTopology()
+	t.Partitions = benchPartitions
+	return t
+}
+
+// inProcessZuora serves the simulator without a network hop: the "instant Zuora" of the benchmark, so what is
+// measured is zuora-sync's own work (decode, route, id map, Zuora client and limiter, outcome, ack).
+type inProcessZuora struct{ h http.Handler }
+
+func (z inProcessZuora) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	z.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+// BenchmarkPipeline: publish → route → customer handler (against the in-process simulator) → outcome → ack.
+func BenchmarkPipeline(b *testing.B) {
+	srv := natstest.Start(b)
+	_, js := srv.Connect(b)
+	sim := zuorasim.New(zuorasim.Config{Limits: zuorasim.Limits{Default: -1, HighVolume: -1, ObjectQuery: -1}})
+	b.Cleanup(sim.Close)
+	rc := consumer.DefaultConfig()
+	rc.Topology = benchTopology()
+	a, err := app.New(context.Background(), app.Config{
+		NATSURL:           srv.ClientURL(),
+		ZuoraBaseURL:      "http://zuora.invalid",
+		ZuoraClientID:     zuorasim.DefaultClientID,
+		ZuoraClientSecret: zuorasim.DefaultClientSecret,
+		ZuoraTransport:    inProcessZuora{sim.Handler()},
+		RateLimit:         benchRateLimit(),
+		Runner:            rc,
+		Logger:            testLogger(b),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	publishCustomers(b, js, "warm", 1)
+	waitStreamMsgs(b, js, consumer.StreamOutcomes, 1)
+	b.ResetTimer()
+	start := time.Now()
+	publishCustomers(b, js, "bench", b.N)
+	waitStreamMsgs(b, js, consumer.StreamOutcomes, uint64(b.N)+1)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+// benchRateLimit lifts the client-side Zuora budget: the benchmark measures the pipeline, not the budget.
+func benchRateLimit() (c ratelimit.Config) {
+	c.RequestsPerMinute = 10_000_000
+	return c
+}
+
+// BenchmarkBareJetStream: the same stream layout and partition consumers, each message acked as soon as it
+// arrives — the floor any JetStream consumer pays.
+func BenchmarkBareJetStream(b *testing.B) {
+	srv := natstest.Start(b)
+	_, js := srv.Connect(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	topo := benchTopology()
+	if err := consumer.EnsureStreams(ctx, js, topo); err != nil {
+		b.Fatal(err)
+	}
+	var acked atomic.Int64
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	for p := range benchPartitions {
+		cons, err := js.CreateConsumer(ctx, consumer.StreamStigg, jetstream.ConsumerConfig{
+			Durable: fmt.Sprintf("bare-p%d", p), FilterSubject: fmt.Sprintf("stigg.*.*.*.%d", p),
+			AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 1, MaxDeliver: -1, AckWait: topo.AckWait,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		it, err := cons.Messages(jetstream.PullMaxMessages(1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		stop := context.AfterFunc(ctx, it.Stop)
+		wg.Go(func() {
+			defer stop()
+			for {
+				msg, err := it.Next()
+				if err != nil {
+					return
+				}
+				if err := msg.DoubleAck(ctx); err == nil {
+					acked.Add(1)
+				}
+			}
+		})
+	}
+	publishCustomers(b, js, "warm", 1)
+	for acked.Load() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	publishCustomers(b, js, "bench", b.N)
+	for acked.Load() < int64(b.N)+1 {
+		time.Sleep(500 * time.Microsecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+// publishCustomers publishes n customer.created events for distinct customers (so they spread over the
+// partitions), asynchronously, and waits for every publish ack.
+func publishCustomers(b *testing.B, js jetstream.JetStream, prefix string, n int) {
+	b.Helper()
+	futures := make([]jetstream.PubAckFuture, 0, n)
+	for i := range n {
+		c := customer(fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano(), i), "Bench Person")
+		ev, err := events.New(events.TypeStiggCustomerCreated, "/bench", c.CustomerID, c.CustomerID, c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		msg, err := events.ToMsg("", ev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f, err := js.PublishMsgAsync(msg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			b.Fatal(err)
+		case <-time.After(30 * time.Second):
+			b.Fatal("publish ack timed out")
+		}
+	}
+}
+
+func waitStreamMsgs(b *testing.B, js jetstream.JetStream, stream string, want uint64) {
+	b.Helper()
+	ctx := context.Background()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		info, err := s.Info(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if info.State.Msgs >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%s has %d messages, want %d", stream, info.State.Msgs, want)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
