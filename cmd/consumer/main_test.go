@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zuora-sync/zuora-sync/internal/natstest"
+)
+
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	err := dispatch(ctx, args, &out, slog.New(slog.DiscardHandler))
+	return out.String(), err
+}
+
+func TestOperatorCommands(t *testing.T) {
+	srv := natstest.Start(t)
+	t.Setenv("NATS_URL", srv.ClientURL())
+
+	out, err := run(t, "provision")
+	if err != nil || !strings.Contains(out, "provisioned streams STIGG") {
+		t.Fatalf("provision: %q %v", out, err)
+	}
+	if out, err = run(t, "dlq", "list"); err != nil || !strings.Contains(out, "the DLQ is empty") {
+		t.Fatalf("dlq list: %q %v", out, err)
+	}
+	if _, err = run(t, "replay"); err == nil || !strings.Contains(err.Error(), "exactly one of") {
+		t.Fatalf("replay without a start must say what is missing, got %v", err)
+	}
+	if _, err = run(t, "replay", "-stream", "NOPE", "-seq", "1"); err == nil || !strings.Contains(err.Error(), "-stream") {
+		t.Fatalf("replay with a bad stream: %v", err)
+	}
+	if out, err = run(t, "replay", "-since", "1h"); err != nil || !strings.Contains(out, "no zuora-sync consumers") {
+		t.Fatalf("replay before any consumer exists: %q %v", out, err)
+	}
+	if _, err = run(t, "dlq", "redrive", "-seq", "x"); err == nil || !strings.Contains(err.Error(), "not a sequence") {
+		t.Fatalf("redrive with a bad sequence: %v", err)
+	}
+	if _, err = run(t, "frobnicate"); err == nil || !strings.Contains(err.Error(), "unknown command") {
+		t.Fatalf("unknown command: %v", err)
+	}
+}
+
+// TestDemoSyncsSampleCustomers is `make run` without the fixed ports: everything embedded, the samples published
+// through JetStream and synced into the simulator.
+func TestDemoSyncsSampleCustomers(t *testing.T) {
+	t.Setenv("NATS_URL", "")
+	t.Setenv("ZUORA_BASE_URL", "")
+	t.Setenv("ZUORASIM_ADDR", "127.0.0.1:0")
+	t.Setenv("BRIDGE_ADDR", "127.0.0.1:0")
+	out, err := run(t, "demo", "-exit")
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	for _, want := range []string{"Zuora accounts in the simulator (3)", "cust-acme", "Net 30", "cust-globex", "Net 15", "nats --server"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+}
