@@ -414,30 +414,7 @@ func extensionJSONValue(raw json.RawMessage) (string, error) {
 
 // encodeHeaderValue percent-encodes per the CloudEvents NATS binding: space, '"', '%' and
 // every byte outside printable ASCII (so also all UTF-8 multi-byte sequences) as %XX.
-func encodeHeaderValue(s string) string {
-	needs := false
-	for i := 0; i < len(s); i++ {
-		if headerByteEscaped(s[i]) {
-			needs = true
-			break
-		}
-	}
-	if !needs {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if headerByteEscaped(c) {
-			b.WriteByte('%')
-			b.WriteByte(upperHex[c>>4])
-			b.WriteByte(upperHex[c&0x0f])
-		} else {
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
+func encodeHeaderValue(s string) string { return percentEncode(s, headerByteEscaped) }
 
 func headerByteEscaped(c byte) bool { return c <= 0x20 || c >= 0x7f || c == '"' || c == '%' }
 

@@ -21,21 +21,25 @@ func keyByteEscaped(b byte) bool {
 // [0x00-0x20], 0x7F-0xFF, '.', '*', '>' and '%' become %XX (upper-case hex), everything else
 // is kept, so "cust_123" stays "cust_123" and "cust.1" becomes "cust%2E1".
 // EncodeKey("") is "" — callers must treat an empty key as missing.
-func EncodeKey(key string) string {
+func EncodeKey(key string) string { return percentEncode(key, keyByteEscaped) }
+
+// percentEncode writes every byte that escaped selects as %XX (upper-case hex) and keeps the rest; both the key
+// alphabet and the header-value alphabet of the NATS binding use it.
+func percentEncode(s string, escaped func(byte) bool) string {
 	n := 0
-	for i := 0; i < len(key); i++ {
-		if keyByteEscaped(key[i]) {
+	for i := 0; i < len(s); i++ {
+		if escaped(s[i]) {
 			n++
 		}
 	}
 	if n == 0 {
-		return key
+		return s
 	}
 	var b strings.Builder
-	b.Grow(len(key) + 2*n)
-	for i := 0; i < len(key); i++ {
-		c := key[i]
-		if keyByteEscaped(c) {
+	b.Grow(len(s) + 2*n)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if escaped(c) {
 			b.WriteByte('%')
 			b.WriteByte(upperHex[c>>4])
 			b.WriteByte(upperHex[c&0x0f])
