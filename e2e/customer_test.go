@@ -350,3 +350,32 @@ func TestExpiredTokenIsRenewedTransparently(t *testing.T) {
 		t.Fatal("an expired token must not dead-letter anything")
 	}
 }
+
+func TestOrderPerKeyHoldsAcrossConsumerInstances(t *testing.T) {
+	h := newHarness(t)
+	h.sim.InjectFault(zuorasim.Fault{Method: "PATCH", PathPrefix: "/v2/accounts", Latency: 15 * time.Millisecond, Probability: 1})
+	h.startConsumer()
+	h.startConsumer()
+	const customers, updates = 4, 8
+	var last []string
+	for c := range customers {
+		cust := customer(fmt.Sprintf("cust-multi-%d", c), "Multi V0")
+		h.customerEvent(events.TypeStiggCustomerCreated, cust)
+		var id string
+		for i := 1; i <= updates; i++ {
+			cust.Name = fmt.Sprintf("Multi V%d", i)
+			id = h.customerEvent(events.TypeStiggCustomerUpdated, cust)
+		}
+		last = append(last, id)
+	}
+	for _, id := range last {
+		h.waitOutcome(id, 40*time.Second)
+	}
+	st := h.simState()
+	for c := range customers {
+		accts := accountsWithCustomer(st, fmt.Sprintf("cust-multi-%d", c))
+		if len(accts) != 1 || accts[0]["name"] != fmt.Sprintf("Multi V%d", updates) {
+			t.Fatalf("customer %d: accounts %v; want one account carrying the last update", c, accts)
+		}
+	}
+}

@@ -40,7 +40,7 @@ type harness struct {
 	cfg    app.Config
 
 	mu      sync.Mutex
-	running *runningApp
+	running []*runningApp
 }
 
 type runningApp struct {
@@ -104,20 +104,25 @@ func (h *harness) startConsumer() *app.App {
 	r := &runningApp{app: a, cancel: runCancel, done: make(chan error, 1)}
 	go func() { r.done <- a.Run(runCtx) }()
 	h.mu.Lock()
-	h.running = r
+	h.running = append(h.running, r)
 	h.mu.Unlock()
 	return a
 }
 
-// stopConsumer shuts the consumer down gracefully and waits for its drain.
+// stopConsumer shuts every running consumer instance down gracefully and waits for their drains.
 func (h *harness) stopConsumer() {
 	h.mu.Lock()
-	r := h.running
+	rs := h.running
 	h.running = nil
 	h.mu.Unlock()
-	if r == nil {
-		return
+	var wg sync.WaitGroup
+	for _, r := range rs {
+		wg.Go(func() { h.stop(r) })
 	}
+	wg.Wait()
+}
+
+func (h *harness) stop(r *runningApp) {
 	r.cancel()
 	select {
 	case err := <-r.done:

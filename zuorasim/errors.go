@@ -69,6 +69,7 @@ type apiError struct {
 	param     string // offending parameter, if any
 	message   string
 	retryable bool
+	crudCode  string // CRUD Errors[].Code when the category does not say it (e.g. DUPLICATE_VALUE)
 }
 
 func (e *apiError) Error() string { return e.message }
@@ -272,6 +273,9 @@ func writeCRUDError(w http.ResponseWriter, e *apiError) {
 		code = "LOCK_COMPETITION"
 	case catInternal, catTemporary:
 		code = "UNKNOWN_ERROR"
+	}
+	if e.crudCode != "" {
+		code = e.crudCode
 	}
 	writeJSON(w, e.v1Status, crudErrorBody{Errors: []crudError{{Code: code, Message: e.message}}})
 }

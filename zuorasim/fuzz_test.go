@@ -1,6 +1,7 @@
 package zuorasim
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -67,6 +68,73 @@ func FuzzAccountBody(f *testing.F) {
 		a := st.createAccount(&in, "2024-01-01T00:00:00Z")
 		if a.Name == "" || len(a.Currency) != 3 || st.contacts[a.BillToID] == nil || a.AccountNumber == "" {
 			t.Fatalf("created account = %+v", a)
+		}
+	})
+}
+
+// FuzzChargeBody: arbitrary CRUD charge bodies are rejected with a 400-class error (HTTP 200 on the CRUD surface)
+// or produce a charge that satisfies the catalog rules and renders in every view; nothing panics.
+func FuzzChargeBody(f *testing.F) {
+	s := New(Config{})
+	st := s.store
+	st.mu.Lock()
+	st.cat.uomsByName["Seat"] = &UnitOfMeasure{ID: newID(), UomName: "Seat", Active: true}
+	prod := st.createProduct(&productInput{Name: new("P")}, "2024-01-01T00:00:00Z", "2024-01-01")
+	pl := st.createPlan(&planInput{ProductID: &prod.ID, Name: new("M")}, "2024-01-01T00:00:00Z", "2024-01-01")
+	st.mu.Unlock()
+	for _, seed := range []string{
+		`{"ProductRatePlanId":"PLAN","Name":"A","ChargeModel":"Flat Fee Pricing","ChargeType":"Recurring","BillingPeriod":"Month","ProductRatePlanChargeTierData":{"ProductRatePlanChargeTier":[{"Currency":"USD","Price":1}]}}`,
+		`{"ProductRatePlanId":"PLAN","Name":"B","ChargeModel":"Tiered Pricing","ChargeType":"Usage","UOM":"Seat","ProductRatePlanChargeTierData":{"ProductRatePlanChargeTier":[{"Currency":"USD","Price":1,"StartingUnit":0,"EndingUnit":10},{"Currency":"USD","Price":0.5,"StartingUnit":11}]}}`,
+		`{"ProductRatePlanId":"PLAN","Name":"C","ChargeModel":"Per Unit Pricing","ChargeType":"Recurring","BillingPeriod":"Specific Months","UOM":"Seat","MinQuantity":-1,"ProductRatePlanChargeTierData":{"ProductRatePlanChargeTier":[]}}`,
+		`{"x__c":1}`, `[]`, `null`, `{"ProductRatePlanChargeTierData":{"ProductRatePlanChargeTier":[{"Tier":-5}]}}`,
+	} {
+		f.Add([]byte(strings.ReplaceAll(seed, "PLAN", pl.ID)))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		in, custom, e, rerr := st.decodeChargeInput(body, false)
+		if rerr != nil {
+			t.Fatalf("unknown fields refused without rejectUnknownFields: %v", rerr)
+		}
+		if e == nil {
+			var c *Charge
+			if c, e = st.newChargeFromInput(in, custom); e == nil {
+				if e = st.validateCharge(c); e == nil {
+					c.ID = newID()
+					_ = st.priceView(c)
+					_ = st.v1ChargeView(c)
+					_ = st.v1ListChargeView(c)
+					return
+				}
+			}
+		}
+		if e.status != 400 || e.v1Status != 200 || e.message == "" {
+			t.Fatalf("error %+v", e)
+		}
+	})
+}
+
+// FuzzPriceTiers: Quickstart tiers either convert into charge tiers that pass the tier rules or are refused.
+func FuzzPriceTiers(f *testing.F) {
+	f.Add([]byte(`[{"up_to":10,"unit_amounts":{"USD":1}},{"amounts":{"USD":5}}]`))
+	f.Add([]byte(`[{"up_to":10,"unit_amounts":{"USD":1}},{"up_to":5,"unit_amounts":{"USD":1,"EUR":2}}]`))
+	f.Add([]byte(`[{}]`))
+	s := New(Config{})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var in []tierInput
+		if json.Unmarshal(body, &in) != nil {
+			return
+		}
+		tiers, e := tiersFromInput(in, 1)
+		if e != nil {
+			return
+		}
+		c := &Charge{ChargeModel: modelTiered, Tiers: tiers}
+		s.store.mu.RLock()
+		defer s.store.mu.RUnlock()
+		if e := s.store.validateTiers(c, 1); e != nil && e.status != 400 {
+			t.Fatalf("validateTiers error %+v", e)
 		}
 	})
 }

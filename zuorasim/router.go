@@ -20,6 +20,7 @@ func (s *Sim) registerRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /oauth/token", s.handleToken)
 	s.registerAccountRoutes(mux)
 	s.registerSettingsRoutes(mux)
+	s.registerCatalogRoutes(mux)
 }
 
 func (s *Sim) buildHandler() http.Handler {

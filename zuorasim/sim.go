@@ -68,6 +68,9 @@ type Config struct {
 	// CustomFields lists the custom fields defined in the simulated tenant per object ("Account", "Contact",
 	// "Subscription", ...). Nil selects DefaultCustomFields().
 	CustomFields map[string][]string
+	// Currencies lists the currencies enabled in the tenant (catalog prices may only use these). Nil selects
+	// DefaultCurrencies().
+	Currencies []string
 	// StringReasonCodes renders V1 reasons[].code as a JSON string ("50000040") instead of a number. Zuora answers
 	// with numbers; the V1 OpenAPI spec types the field as a string.
 	StringReasonCodes bool
@@ -124,6 +127,9 @@ func New(cfg Config) *Sim {
 	if cfg.CustomFields == nil {
 		cfg.CustomFields = DefaultCustomFields()
 	}
+	if cfg.Currencies == nil {
+		cfg.Currencies = DefaultCurrencies()
+	}
 	if cfg.Seed == 0 {
 		cfg.Seed = 0x5eed
 	}
@@ -139,7 +145,7 @@ func New(cfg Config) *Sim {
 		idem:    newIdempotencyStore(),
 		faults:  newFaultSet(cfg.Seed),
 		reqlog:  &requestLog{},
-		store:   newStore(cfg.CustomFields),
+		store:   newStore(cfg.CustomFields, cfg.Currencies),
 		closing: make(chan struct{}),
 	}
 	s.handler = s.buildHandler()
@@ -188,7 +194,7 @@ func (s *Sim) Reset() {
 	s.idem.reset()
 	s.faults.clear()
 	s.reqlog.reset()
-	s.store.reset(s.cfg.CustomFields)
+	s.store.reset(s.cfg.CustomFields, s.cfg.Currencies)
 }
 
 // DefineCustomField adds a custom field definition (e.g. object "Account", name "region__c") to the tenant.

@@ -20,15 +20,17 @@ type store struct {
 	accountSeq     int                 // last generated account number
 	paymentTerms   []PaymentTerm
 	paymentMethods map[string]bool // ids of payment methods (collection to come); referenced by accounts
+	currencies     []string        // currencies enabled in the tenant
+	cat            catalogStore    // products, plans, charges (= prices), units of measure: catalog.go
 }
 
-func newStore(customFields map[string][]string) *store {
+func newStore(customFields map[string][]string, currencies []string) *store {
 	st := &store{}
-	st.reset(customFields)
+	st.reset(customFields, currencies)
 	return st
 }
 
-func (st *store) reset(customFields map[string][]string) {
+func (st *store) reset(customFields map[string][]string, currencies []string) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.customFields = map[string]map[string]bool{}
@@ -45,6 +47,8 @@ func (st *store) reset(customFields map[string][]string) {
 	st.accountSeq = 0
 	st.paymentTerms = defaultPaymentTerms()
 	st.paymentMethods = map[string]bool{}
+	st.currencies = normalizeCurrencies(currencies)
+	st.cat = newCatalogStore()
 }
 
 func (st *store) defineCustomField(object, name string) {
@@ -67,22 +71,22 @@ func (st *store) customFieldNames(object string) []string {
 // State is a snapshot of every collection, each object shaped as Zuora's own API returns it (Quickstart objects
 // in snake_case with custom_fields). Collections without an implementation yet are empty lists.
 type State struct {
-	Accounts                []Account `json:"accounts"`
-	Products                []any     `json:"products"`
-	Plans                   []any     `json:"plans"`
-	Prices                  []any     `json:"prices"`
-	ProductRatePlanCharges  []any     `json:"productRatePlanCharges"`
-	UnitsOfMeasure          []any     `json:"unitsOfMeasure"`
-	Subscriptions           []any     `json:"subscriptions"`
-	Orders                  []any     `json:"orders"`
-	Invoices                []any     `json:"invoices"`
-	Payments                []any     `json:"payments"`
-	PaymentMethods          []any     `json:"paymentMethods"`
-	UsageRecords            []any     `json:"usageRecords"`
-	EventTriggers           []any     `json:"eventTriggers"`
-	CalloutTemplates        []any     `json:"calloutTemplates"`
-	NotificationDefinitions []any     `json:"notificationDefinitions"`
-	CustomObjectDefinitions []any     `json:"customObjectDefinitions"`
+	Accounts                []Account       `json:"accounts"`
+	Products                []Product       `json:"products"`
+	Plans                   []Plan          `json:"plans"`
+	Prices                  []Price         `json:"prices"`
+	ProductRatePlanCharges  []V1Charge      `json:"productRatePlanCharges"`
+	UnitsOfMeasure          []UnitOfMeasure `json:"unitsOfMeasure"`
+	Subscriptions           []any           `json:"subscriptions"`
+	Orders                  []any           `json:"orders"`
+	Invoices                []any           `json:"invoices"`
+	Payments                []any           `json:"payments"`
+	PaymentMethods          []any           `json:"paymentMethods"`
+	UsageRecords            []any           `json:"usageRecords"`
+	EventTriggers           []any           `json:"eventTriggers"`
+	CalloutTemplates        []any           `json:"calloutTemplates"`
+	NotificationDefinitions []any           `json:"notificationDefinitions"`
+	CustomObjectDefinitions []any           `json:"customObjectDefinitions"`
 }
 
 // State returns a deep copy of the tenant's data. Accounts carry their bill_to and sold_to contacts expanded.
@@ -90,8 +94,7 @@ func (s *Sim) State() State {
 	s.store.mu.RLock()
 	defer s.store.mu.RUnlock()
 	st := State{
-		Accounts: make([]Account, 0, len(s.store.accounts)),
-		Products: []any{}, Plans: []any{}, Prices: []any{}, ProductRatePlanCharges: []any{}, UnitsOfMeasure: []any{},
+		Accounts:      make([]Account, 0, len(s.store.accounts)),
 		Subscriptions: []any{}, Orders: []any{}, Invoices: []any{}, Payments: []any{}, PaymentMethods: []any{},
 		UsageRecords: []any{}, EventTriggers: []any{}, CalloutTemplates: []any{}, NotificationDefinitions: []any{},
 		CustomObjectDefinitions: []any{},
@@ -99,5 +102,6 @@ func (s *Sim) State() State {
 	for _, a := range s.store.accounts {
 		st.Accounts = append(st.Accounts, s.store.renderAccount(a, expandSet{"bill_to": true, "sold_to": true}))
 	}
+	s.store.catalogState(&st, s.today())
 	return st
 }

@@ -27,6 +27,11 @@ var DocumentedOnly = []DocumentedEndpoint{
 	},
 	{
 		Method:  http.MethodGet,
+		Pattern: "/v1/object/unit-of-measure/{id}",
+		Source:  `Zuora V1 API reference, "Older API" section: "CRUD: Retrieve a unit of measure" (developer.zuora.com/v1-api-reference/older-api/operation/Object_GETUnitOfMeasure); fields per the UnitOfMeasure object reference (docs.zuora.com SOAP API object reference, UnitOfMeasure)`,
+	},
+	{
+		Method:  http.MethodGet,
 		Pattern: "/v1/object/invoice/{id}",
 		Source:  `Zuora V1 API reference, "Older API" section: "CRUD: Retrieve an invoice" (developer.zuora.com/v1-api-reference/older-api/invoices/object_getinvoice)`,
 	},
