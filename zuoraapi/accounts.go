@@ -265,19 +265,7 @@ func (b *AccountV1BasicInfo) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, (*plain)(b)); err != nil {
 		return err
 	}
-	var all map[string]any
-	if err := json.Unmarshal(data, &all); err != nil {
-		return err
-	}
-	for k, v := range all {
-		if strings.HasSuffix(k, "__c") {
-			if b.CustomFields == nil {
-				b.CustomFields = map[string]any{}
-			}
-			b.CustomFields[k] = v
-		}
-	}
-	return nil
+	return gatherCustomFields(data, &b.CustomFields)
 }
 
 // AccountV1BillingPayment is `billingAndPayment`.
