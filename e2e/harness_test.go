@@ -318,3 +318,12 @@ func accountsWithCustomer(st map[string][]map[string]any, customerID string) []m
 	}
 	return out
 }
+
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}
+
+// replayAll replays the STIGG stream from its first event.
+func replayAll(ctx context.Context, h *harness) (uint64, []string, error) {
+	return consumer.Replay(ctx, h.js, consumer.StreamStigg, consumer.ReplayFrom{Seq: 1})
+}

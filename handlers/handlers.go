@@ -49,4 +49,5 @@ func Register(r *consumer.Router, d Deps) {
 	c := newCustomers(d)
 	r.Handle(events.TypeStiggCustomerCreated, c)
 	r.Handle(events.TypeStiggCustomerUpdated, c)
+	r.Handle(events.TypeStiggPackagePublished, &packages{deps: d})
 }

@@ -78,15 +78,19 @@ func runDemo(ctx context.Context, args []string, out io.Writer, log *slog.Logger
 	fmt.Fprintf(out, "\nzuora-sync demo\n  NATS (JetStream)  %s\n  Zuora simulator   %s   (state: %s/_sim/state)\n  bridge            http://%s  (/healthz, /readyz, /metrics)\n\n",
 		natsURL, a.SimURL, a.SimURL, ln.Addr())
 
-	ids, err := publishSamples(ctx, a)
+	customers, packages, err := publishSamples(ctx, a)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "published %d sample customer events to JetStream; waiting for them to reach Zuora...\n", len(ids))
-	if err := waitSynced(ctx, a, ids, 30*time.Second); err != nil {
+	fmt.Fprintf(out, "published %d sample customers and %d catalog packages to JetStream; waiting for Zuora...\n",
+		len(customers), len(packages))
+	if err := waitSynced(ctx, a, "customer", customers, 30*time.Second); err != nil {
 		return err
 	}
-	if err := printAccounts(out, a); err != nil {
+	if err := waitSynced(ctx, a, "package", packages, 30*time.Second); err != nil {
+		return err
+	}
+	if err := printZuora(out, a); err != nil {
 		return err
 	}
 	printHowTo(out, natsURL, a.SimURL)
@@ -112,44 +116,68 @@ func envOr(k, def string) string {
 	return def
 }
 
-func publishSamples(ctx context.Context, a *app.App) ([]string, error) {
-	raw, err := zuorasync.Samples.ReadFile("testdata/customers.json")
-	if err != nil {
-		return nil, err
+// publishSamples publishes testdata/customers.json and testdata/catalog.json as Stigg events and returns the
+// customer and package ids.
+func publishSamples(ctx context.Context, a *app.App) (customers, packages []string, err error) {
+	var cs []events.Customer
+	if err := readSample("testdata/customers.json", &cs); err != nil {
+		return nil, nil, err
 	}
-	var customers []events.Customer
-	if err := json.Unmarshal(raw, &customers); err != nil {
-		return nil, fmt.Errorf("samples: %w", err)
+	for i := range cs {
+		if err := publish(ctx, a, events.TypeStiggCustomerCreated, cs[i].CustomerID, &cs[i]); err != nil {
+			return nil, nil, err
+		}
+		customers = append(customers, cs[i].CustomerID)
 	}
-	var ids []string
-	for i := range customers {
-		c := &customers[i]
-		ev, err := events.New(events.TypeStiggCustomerCreated, "/zuora-sync/demo", c.CustomerID, c.CustomerID, c)
-		if err != nil {
-			return nil, fmt.Errorf("sample %s: %w", c.CustomerID, err)
-		}
-		msg, err := events.ToMsg("", ev)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := a.JS.PublishMsg(ctx, msg); err != nil {
-			return nil, fmt.Errorf("publish sample %s: %w", c.CustomerID, err)
-		}
-		ids = append(ids, c.CustomerID)
+	var ps []events.PackagePublished
+	if err := readSample("testdata/catalog.json", &ps); err != nil {
+		return nil, nil, err
 	}
-	return ids, nil
+	for i := range ps {
+		if err := publish(ctx, a, events.TypeStiggPackagePublished, ps[i].PackageID, &ps[i]); err != nil {
+			return nil, nil, err
+		}
+		packages = append(packages, ps[i].PackageID)
+	}
+	return customers, packages, nil
 }
 
-// waitSynced polls the id map: a customer is synced once its Zuora account is recorded there.
-func waitSynced(ctx context.Context, a *app.App, customerIDs []string, timeout time.Duration) error {
+func readSample(name string, v any) error {
+	raw, err := zuorasync.Samples.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("sample %s: %w", name, err)
+	}
+	return nil
+}
+
+func publish(ctx context.Context, a *app.App, eventType, id string, data events.Payload) error {
+	ev, err := events.New(eventType, "/zuora-sync/demo", id, id, data)
+	if err != nil {
+		return fmt.Errorf("sample %s: %w", id, err)
+	}
+	msg, err := events.ToMsg("", ev)
+	if err != nil {
+		return err
+	}
+	if _, err := a.JS.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("publish sample %s: %w", id, err)
+	}
+	return nil
+}
+
+// waitSynced polls the id map: an object is synced once its Zuora counterpart is recorded there.
+func waitSynced(ctx context.Context, a *app.App, kind string, ids []string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	for _, id := range customerIDs {
+	for _, id := range ids {
 		for {
-			if _, err := a.IDs.Get(ctx, "customer", id); err == nil {
+			if _, err := a.IDs.Get(ctx, kind, id); err == nil {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("customer %s not synced after %s: see `go run ./cmd/consumer dlq list`", id, timeout)
+				return fmt.Errorf("%s %s not synced after %s: see `go run ./cmd/consumer dlq list`", kind, id, timeout)
 			}
 			select {
 			case <-ctx.Done():
@@ -161,7 +189,7 @@ func waitSynced(ctx context.Context, a *app.App, customerIDs []string, timeout t
 	return nil
 }
 
-func printAccounts(out io.Writer, a *app.App) error {
+func printZuora(out io.Writer, a *app.App) error {
 	if a.Sim == nil {
 		return errors.New("demo: not running against the simulator")
 	}
@@ -172,6 +200,26 @@ func printAccounts(out io.Writer, a *app.App) error {
 	for _, acct := range st.Accounts {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%v\n", acct.AccountNumber, acct.Name, acct.Currency, acct.PaymentTerms,
 			acct.CustomFields["stiggCustomerId__c"])
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nZuora catalog (%d products, %d plans, %d charges):\n", len(st.Products), len(st.Plans), len(st.Prices))
+	tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  PRODUCT (SKU)\tPLAN\tCHARGE\tMODEL\tUNIT")
+	for _, prod := range st.Products {
+		fmt.Fprintf(tw, "  %s (%s)\t\t\t\t\n", prod.Name, prod.SKU)
+		for _, plan := range st.Plans {
+			if plan.ProductID != prod.ID {
+				continue
+			}
+			fmt.Fprintf(tw, "  \t%s\t\t\t\n", plan.Name)
+			for _, price := range st.Prices {
+				if price.PlanID == plan.ID {
+					fmt.Fprintf(tw, "  \t\t%s\t%s\t%s\n", price.Name, price.ChargeModel, price.UnitOfMeasure)
+				}
+			}
+		}
 	}
 	return tw.Flush()
 }

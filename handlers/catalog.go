@@ -1,0 +1,580 @@
+package handlers
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/zuora-sync/zuora-sync/consumer"
+	"github.com/zuora-sync/zuora-sync/events"
+	"github.com/zuora-sync/zuora-sync/idmap"
+	"github.com/zuora-sync/zuora-sync/zuoraapi"
+)
+
+// Kinds of catalog id-map entries.
+const (
+	KindPackage = events.EntityPackage
+	KindUOM     = "uom"
+)
+
+// packages turns io.stigg.package.published into a Zuora product, one plan (product rate plan) per billing
+// period, and one charge per (billing model, feature) in each plan, priced in every currency Stigg publishes.
+//
+// It works by comparing what Stigg published with what Zuora has, so the first publish, a new version and a
+// replay all run the same code: missing objects are created, lightweight differences (names, prices, tiers,
+// quantities) are repaired through the v2 price, and differences Zuora cannot change in place (charge model,
+// charge type, billing period, unit of measure) are reported, not papered over.
+//
+// Zuora calls for a re-publish of an unchanged package: GET /v2/products/{id} (product fields) and
+// GET /v1/products/{id}/product-rate-plans (every plan and charge with its pricing) — two reads prove there is
+// no drift, whatever the size of the package.
+type packages struct{ deps Deps }
+
+// charge identity inside a plan: at most one flat fee, and one charge per (model, feature).
+func chargeKey(p *events.Price) string {
+	if p.BillingModel == events.BillingModelFlatFee {
+		return string(p.BillingModel)
+	}
+	return string(p.BillingModel) + "." + p.FeatureID
+}
+
+// desiredCharge is one Zuora charge as Stigg's prices describe it.
+type desiredCharge struct {
+	key, name                string
+	period                   events.BillingPeriod
+	model, chargeType, v1Per string // V1 create vocabulary
+	uom                      string
+	tiersMode                events.TiersMode
+	prices                   []events.Price // one per currency, all of the same shape
+	min, max                 *zuoraapi.Amount
+	accountingCode           string
+}
+
+type desiredPlan struct {
+	period  events.BillingPeriod
+	name    string
+	charges []*desiredCharge
+}
+
+// desiredCatalog groups a package's prices into plans and charges.
+func desiredCatalog(pk *events.PackagePublished) ([]*desiredPlan, error) {
+	plans := map[events.BillingPeriod]*desiredPlan{}
+	charges := map[string]*desiredCharge{}
+	for i := range pk.Prices {
+		p := pk.Prices[i]
+		plan := plans[p.BillingPeriod]
+		if plan == nil {
+			plan = &desiredPlan{period: p.BillingPeriod, name: planName(pk.DisplayName, p.BillingPeriod)}
+			plans[p.BillingPeriod] = plan
+		}
+		id := string(p.BillingPeriod) + "." + chargeKey(&p)
+		ch := charges[id]
+		if ch == nil {
+			model, ctype, err := zuoraapi.V1Charge(string(p.BillingModel), string(p.TiersMode))
+			if err != nil {
+				return nil, fmt.Errorf("prices[%d]: %w", i, err)
+			}
+			period, err := zuoraapi.V1BillingPeriod(string(p.BillingPeriod))
+			if err != nil {
+				return nil, fmt.Errorf("prices[%d]: %w", i, err)
+			}
+			ch = &desiredCharge{key: chargeKey(&p), name: chargeName(&p), period: p.BillingPeriod, model: model,
+				chargeType: ctype, v1Per: period, tiersMode: p.TiersMode, accountingCode: p.AccountingCode}
+			if p.BillingModel != events.BillingModelFlatFee {
+				ch.uom = cmp.Or(p.UnitName, p.FeatureID)
+			}
+			if p.MinUnitQuantity != nil {
+				ch.min = new(zuoraapi.QuantityAmount(*p.MinUnitQuantity))
+			}
+			if p.MaxUnitQuantity != nil {
+				ch.max = new(zuoraapi.QuantityAmount(*p.MaxUnitQuantity))
+			}
+			charges[id] = ch
+			plan.charges = append(plan.charges, ch)
+		} else if ch.tiersMode != p.TiersMode || len(ch.prices[0].Tiers) != len(p.Tiers) {
+			return nil, fmt.Errorf("prices[%d]: the %s prices of %s differ in shape between currencies; Zuora "+
+				"needs one tier structure per charge", i, p.BillingPeriod, ch.key)
+		}
+		if slices.ContainsFunc(ch.prices, func(q events.Price) bool { return strings.EqualFold(q.Currency, p.Currency) }) {
+			return nil, fmt.Errorf("prices[%d]: two %s prices for %s in %s", i, p.BillingPeriod, ch.key, p.Currency)
+		}
+		ch.prices = append(ch.prices, p)
+	}
+	out := make([]*desiredPlan, 0, len(plans))
+	for _, p := range plans {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b *desiredPlan) int { return strings.Compare(string(a.period), string(b.period)) })
+	return out, nil
+}
+
+func planName(displayName string, period events.BillingPeriod) string {
+	if period == events.BillingPeriodAnnually {
+		return displayName + " (Annual)"
+	}
+	return displayName + " (Monthly)"
+}
+
+// chargeName is what invoices show; identity is chargeKey, so a renamed unit does not create a second charge.
+func chargeName(p *events.Price) string {
+	unit := cmp.Or(p.UnitName, p.FeatureID)
+	switch p.BillingModel {
+	case events.BillingModelFlatFee:
+		return "Base price"
+	case events.BillingModelUsageBased:
+		return unit + " usage"
+	}
+	return unit
+}
+
+func amountOf(d *events.Decimal) *zuoraapi.Amount {
+	if d == nil {
+		return nil
+	}
+	a, err := zuoraapi.ParseAmount(d.String())
+	if err != nil {
+		return nil // validated decimals always parse
+	}
+	return &a
+}
+
+func tierSpecs(p *events.Price) []zuoraapi.TierSpec {
+	out := make([]zuoraapi.TierSpec, len(p.Tiers))
+	for i, t := range p.Tiers {
+		out[i] = zuoraapi.TierSpec{UpTo: amountOf(t.UpTo), UnitPrice: amountOf(t.UnitPrice), FlatPrice: amountOf(t.FlatPrice)}
+	}
+	return out
+}
+
+// v1Tiers is the charge's tier data for every currency, as the V1 create takes it and the V1 read returns it.
+func (d *desiredCharge) v1Tiers() ([]zuoraapi.ChargeTier, error) {
+	var out []zuoraapi.ChargeTier
+	for i := range d.prices {
+		p := &d.prices[i]
+		cur := strings.ToUpper(p.Currency)
+		if len(p.Tiers) > 0 {
+			tiers, err := zuoraapi.V1Tiers(cur, tierSpecs(p), 0)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s tiers: %w", d.key, cur, err)
+			}
+			out = append(out, tiers...)
+			continue
+		}
+		t := zuoraapi.ChargeTier{Currency: cur}
+		if a := amountOf(p.Amount); a != nil {
+			t.Price = *a
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func (h *packages) Handle(ctx context.Context, in *consumer.Input) (*consumer.Result, error) {
+	pk, ok := in.Payload.(*events.PackagePublished)
+	if !ok {
+		return nil, consumer.Permanent(fmt.Errorf("package handler got %T", in.Payload))
+	}
+	plans, err := desiredCatalog(pk)
+	if err != nil {
+		return nil, consumer.Permanent(fmt.Errorf("package %s v%d cannot be expressed in Zuora: %w", pk.PackageID, pk.Version, err))
+	}
+	s := &catalogSync{h: h, pk: pk, in: in, action: actionUnchanged}
+	if err := s.product(ctx); err != nil {
+		return nil, err
+	}
+	for _, plan := range plans {
+		if err := s.plan(ctx, plan); err != nil {
+			return nil, err
+		}
+	}
+	if err := h.deps.IDs.Put(ctx, KindPackage, idmap.Entry{StiggID: pk.PackageID, ZuoraID: s.productID,
+		ZuoraNumber: s.sku, Extra: s.ids, SourceEventID: in.Event.ID()}); err != nil {
+		return nil, err
+	}
+	zuoraIDs := map[string]string{events.ZuoraProductID: s.productID}
+	for k, v := range s.ids {
+		zuoraIDs[k] = v
+	}
+	if len(s.unrepairable) > 0 {
+		return nil, consumer.Permanent(fmt.Errorf("package %s v%d: Zuora differs from Stigg in ways that cannot be "+
+			"changed in place: %s. Create a new rate plan charge in Zuora (or archive the product and let zuora-sync "+
+			"recreate it), update the id map entry stigg.package.%s, then redrive this event",
+			pk.PackageID, pk.Version, strings.Join(s.unrepairable, "; "), idmap.EncodeKey(pk.PackageID)))
+	}
+	in.Logger.Info("package synced", "action", s.action, "product_id", s.productID, "notes", s.notes)
+	return &consumer.Result{Outcomes: []consumer.Outcome{{
+		Entity: events.EntityPackage, Result: events.ResultSynced,
+		Data: events.Outcome{StiggID: pk.PackageID, Action: s.action, Zuora: zuoraIDs,
+			Reason: strings.Join(s.notes, "; ")},
+	}}}, nil
+}
+
+// catalogSync is the state of one package's sync.
+type catalogSync struct {
+	h  *packages
+	pk *events.PackagePublished
+	in *consumer.Input
+
+	productID, sku string
+	ids            map[string]string // plan.<period> / charge.<period>.<key> → Zuora id
+	existing       []zuoraapi.ProductRatePlanV1
+	action         string
+	unrepairable   []string
+	notes          []string
+}
+
+func (s *catalogSync) changed(what string) {
+	if s.action == actionUnchanged {
+		s.action = actionUpdated
+	}
+	s.in.Logger.Info("catalog change", "what", what)
+}
+
+// productSKU makes the Stigg package id a Zuora SKU: unique per tenant, so it finds the product again even when
+// the id map is lost.
+func productSKU(packageID string) string { return "stigg-" + packageID }
+
+func (s *catalogSync) product(ctx context.Context) error {
+	z := s.h.deps.Zuora
+	s.ids = map[string]string{}
+	s.sku = productSKU(s.pk.PackageID)
+	mapped, err := s.h.deps.IDs.Get(ctx, KindPackage, s.pk.PackageID)
+	if err != nil && !errors.Is(err, idmap.ErrNotFound) {
+		return err
+	}
+	var prod *zuoraapi.Product
+	if mapped != nil {
+		for k, v := range mapped.Extra {
+			s.ids[k] = v
+		}
+		prod, err = z.GetProduct(ctx, mapped.ZuoraID)
+		if zuoraapi.IsNotFound(err) {
+			return consumer.Permanent(fmt.Errorf("package %s is mapped to Zuora product %s, which no longer exists; "+
+				"delete the mapping (nats kv del zuorasync-ids stigg.package.%s) and redrive", s.pk.PackageID,
+				mapped.ZuoraID, idmap.EncodeKey(s.pk.PackageID)))
+		}
+		if err != nil {
+			return describe(err, "read Zuora product "+mapped.ZuoraID)
+		}
+	} else {
+		found, err := z.FindProducts(ctx, "sku.EQ:"+s.sku)
+		if err != nil {
+			return describe(err, "search Zuora products by SKU "+s.sku)
+		}
+		if len(found) > 0 {
+			prod = &found[0]
+		}
+	}
+	productType := zuoraapi.ProductTypeBase
+	if s.pk.PackageType == events.PackageTypeAddon {
+		productType = zuoraapi.ProductTypeAddOn
+	}
+	fields := map[string]string{}
+	if s.pk.EntityURL != "" {
+		fields[FieldStiggEntityURL] = s.pk.EntityURL
+	}
+	if prod == nil {
+		prod, err = z.CreateProduct(ctx, "product.create", &zuoraapi.ProductCreateRequest{
+			Name: s.pk.DisplayName, SKU: s.sku, Description: s.pk.Description, Type: productType, CustomFields: fields,
+		})
+		if err != nil {
+			return describe(err, "create the Zuora product for package "+s.pk.PackageID)
+		}
+		// A new product has no plans yet, so there is nothing to read back.
+		s.productID, s.action = prod.ID, actionCreated
+		return nil
+	}
+	s.productID = prod.ID
+	patch := &zuoraapi.ProductPatch{}
+	if prod.Name != s.pk.DisplayName {
+		patch.Name = new(s.pk.DisplayName)
+	}
+	if s.pk.Description != "" && prod.Description != s.pk.Description {
+		patch.Description = new(s.pk.Description)
+	}
+	for k, v := range fields {
+		if prod.CustomFields[k] != v {
+			if patch.CustomFields == nil {
+				patch.CustomFields = map[string]string{}
+			}
+			patch.CustomFields[k] = v
+		}
+	}
+	if !patch.IsEmpty() {
+		if _, err := z.UpdateProduct(ctx, "product.update", prod.ID, patch); err != nil {
+			return describe(err, "update Zuora product "+prod.ID)
+		}
+		s.changed("product fields")
+	}
+	// One read gives every plan and charge with its pricing: the drift check of the whole package.
+	if s.existing, err = z.ListProductRatePlans(ctx, prod.ID); err != nil {
+		return describe(err, "read the rate plans of Zuora product "+prod.ID)
+	}
+	return nil
+}
+
+func (s *catalogSync) plan(ctx context.Context, dp *desiredPlan) error {
+	z := s.h.deps.Zuora
+	planKey := "plan." + string(dp.period)
+	var have *zuoraapi.ProductRatePlanV1
+	for i := range s.existing {
+		p := &s.existing[i]
+		if p.ID == s.ids[planKey] || (s.ids[planKey] == "" && p.Name == dp.name) {
+			have = p
+			break
+		}
+	}
+	if have == nil {
+		var currencies []string
+		for _, ch := range dp.charges {
+			for _, p := range ch.prices {
+				if !slices.Contains(currencies, strings.ToUpper(p.Currency)) {
+					currencies = append(currencies, strings.ToUpper(p.Currency))
+				}
+			}
+		}
+		plan, err := z.CreatePlan(ctx, "plan.create."+string(dp.period), &zuoraapi.PlanCreateRequest{
+			ProductID: s.productID, Name: dp.name, Description: s.pk.Description, ActiveCurrencies: currencies,
+		})
+		if err != nil {
+			return describe(err, "create Zuora plan "+dp.name)
+		}
+		s.ids[planKey] = plan.ID
+		s.changed("plan " + dp.name + " created")
+		have = &zuoraapi.ProductRatePlanV1{ID: plan.ID, Name: plan.Name}
+	} else {
+		s.ids[planKey] = have.ID
+		if have.Name != dp.name {
+			if _, err := z.UpdatePlan(ctx, "plan.update."+string(dp.period), have.ID, &zuoraapi.PlanPatch{Name: new(dp.name)}); err != nil {
+				return describe(err, "rename Zuora plan "+have.ID)
+			}
+			s.changed("plan renamed to " + dp.name)
+		}
+	}
+	for _, ch := range dp.charges {
+		if err := s.charge(ctx, have, ch); err != nil {
+			return err
+		}
+	}
+	for _, c := range have.Charges {
+		if !slices.ContainsFunc(dp.charges, func(d *desiredCharge) bool { return s.ids[d.idKey()] == c.ID }) {
+			s.notes = append(s.notes, fmt.Sprintf("charge %q (%s) of plan %q is no longer published by Stigg and was "+
+				"left in Zuora, where subscriptions may still use it", c.Name, c.ID, have.Name))
+		}
+	}
+	return nil
+}
+
+func (d *desiredCharge) idKey() string { return "charge." + string(d.period) + "." + d.key }
+
+// matches tells whether an existing charge is the one d describes, when the id map does not say: same charge
+// type and unit of measure (a flat fee has none).
+func (d *desiredCharge) matches(c *zuoraapi.Charge) bool {
+	return c.Type == d.chargeType && c.UOM == d.uom && (d.uom != "" || c.Model == zuoraapi.ChargeModelReadFlatFee)
+}
+
+func (s *catalogSync) charge(ctx context.Context, plan *zuoraapi.ProductRatePlanV1, d *desiredCharge) error {
+	var have *zuoraapi.Charge
+	for i := range plan.Charges {
+		c := &plan.Charges[i]
+		if c.ID == s.ids[d.idKey()] || (s.ids[d.idKey()] == "" && d.matches(c)) {
+			have = c
+			break
+		}
+	}
+	if have == nil {
+		return s.createCharge(ctx, plan.ID, d)
+	}
+	s.ids[d.idKey()] = have.ID
+	return s.reconcileCharge(ctx, plan, have, d)
+}
+
+func (s *catalogSync) createCharge(ctx context.Context, planID string, d *desiredCharge) error {
+	z := s.h.deps.Zuora
+	if d.uom != "" {
+		if err := s.ensureUOM(ctx, d.uom); err != nil {
+			return err
+		}
+	}
+	tiers, err := d.v1Tiers()
+	if err != nil {
+		return consumer.Permanent(err)
+	}
+	req := &zuoraapi.ChargeCreateRequest{
+		ProductRatePlanID: planID, Name: d.name, ChargeModel: d.model, ChargeType: d.chargeType,
+		BillingPeriod: d.v1Per, UOM: d.uom, MinQuantity: d.min, MaxQuantity: d.max, AccountingCode: d.accountingCode,
+		ProductRatePlanChargeTierData: zuoraapi.ChargeTierData{ProductRatePlanChargeTier: tiers},
+	}
+	if d.chargeType == zuoraapi.ChargeTypeUsage {
+		req.BillingTiming = zuoraapi.BillingTimingInArrears
+	}
+	id, err := z.CreateCharge(ctx, "charge.create."+string(d.period)+"."+d.key, req)
+	if err != nil {
+		return describe(err, fmt.Sprintf("create Zuora charge %q in plan %s", d.name, planID))
+	}
+	s.ids[d.idKey()] = id
+	s.changed("charge " + d.name + " created")
+	return nil
+}
+
+// ensureUOM creates a unit of measure once per tenant; Zuora's duplicate-name answer means it exists already.
+func (s *catalogSync) ensureUOM(ctx context.Context, name string) error {
+	if _, err := s.h.deps.IDs.Get(ctx, KindUOM, name); err == nil {
+		return nil
+	} else if !errors.Is(err, idmap.ErrNotFound) {
+		return err
+	}
+	id, err := s.h.deps.Zuora.CreateUnitOfMeasure(ctx, "uom.create."+name, &zuoraapi.UnitOfMeasure{
+		UomName: name, DisplayedAs: name, DecimalPlaces: 0, RoundingMode: zuoraapi.RoundingModeUp, Active: new(true),
+	})
+	switch {
+	case zuoraapi.IsDuplicate(err):
+		id = "existing:" + name
+	case err != nil:
+		return describe(err, "create Zuora unit of measure "+name)
+	}
+	return s.h.deps.IDs.Put(ctx, KindUOM, idmap.Entry{StiggID: name, ZuoraID: id})
+}
+
+// reconcileCharge compares an existing charge with Stigg's prices: what Zuora cannot change in place is
+// reported; prices, tiers and quantities are repaired through the v2 price (the same object as the charge).
+func (s *catalogSync) reconcileCharge(ctx context.Context, plan *zuoraapi.ProductRatePlanV1, have *zuoraapi.Charge, d *desiredCharge) error {
+	where := fmt.Sprintf("charge %q (%s) of plan %q", have.Name, have.ID, plan.Name)
+	fixed := func(field, want, got string) {
+		if want != got {
+			s.unrepairable = append(s.unrepairable, fmt.Sprintf("%s: %s is %q in Zuora, Stigg publishes %q", where, field, got, want))
+		}
+	}
+	fixed("charge model", zuoraapi.ChargeModelRead(d.model), have.Model)
+	fixed("charge type", d.chargeType, have.Type)
+	fixed("billing period", d.v1Per, have.BillingPeriod)
+	fixed("unit of measure", d.uom, have.UOM)
+
+	patch := &zuoraapi.PricePatch{}
+	if have.Name != d.name {
+		patch.Name = new(d.name)
+	}
+	if !sameAmount(d.min, have.MinQuantity) && d.min != nil {
+		patch.MinQuantity = d.min
+	}
+	if !sameAmount(d.max, have.MaxQuantity) && d.max != nil {
+		patch.MaxQuantity = d.max
+	}
+	want, err := d.v1Tiers()
+	if err != nil {
+		return consumer.Permanent(err)
+	}
+	if !samePricing(want, have, len(d.prices[0].Tiers) > 0) {
+		if len(d.prices[0].Tiers) > 0 {
+			mode, _ := zuoraapi.QuickstartTiersMode(string(d.tiersMode))
+			patch.TiersMode = new(mode)
+			for i := range d.prices {
+				patch.Tiers = append(patch.Tiers, zuoraapi.QuickstartTiers(strings.ToUpper(d.prices[i].Currency), tierSpecs(&d.prices[i]))...)
+			}
+			patch.Tiers = mergeTiers(patch.Tiers)
+		} else {
+			amounts := map[string]zuoraapi.Amount{}
+			for i := range d.prices {
+				if a := amountOf(d.prices[i].Amount); a != nil {
+					amounts[strings.ToUpper(d.prices[i].Currency)] = *a
+				}
+			}
+			if d.model == zuoraapi.ChargeModelFlatFee {
+				patch.Amounts = amounts
+			} else {
+				patch.UnitAmounts = amounts
+			}
+		}
+	}
+	if patch.IsEmpty() || len(s.unrepairable) > 0 && (patch.Tiers != nil || patch.TiersMode != nil) {
+		// A price whose model differs cannot take the other model's tiers; the report above says what to do.
+		return nil
+	}
+	if _, err := s.h.deps.Zuora.UpdatePrice(ctx, "price.update."+string(d.period)+"."+d.key, have.ID, patch); err != nil {
+		return describe(err, "repair "+where)
+	}
+	s.changed(where + " repaired")
+	return nil
+}
+
+// mergeTiers folds per-currency Quickstart tiers with the same bounds into one tier carrying every currency.
+func mergeTiers(in []zuoraapi.PriceTier) []zuoraapi.PriceTier {
+	var out []zuoraapi.PriceTier
+	for _, t := range in {
+		i := slices.IndexFunc(out, func(o zuoraapi.PriceTier) bool { return sameAmount(o.UpTo, t.UpTo) })
+		if i < 0 {
+			out = append(out, zuoraapi.PriceTier{UpTo: t.UpTo, Amounts: map[string]zuoraapi.Amount{}, UnitAmounts: map[string]zuoraapi.Amount{}})
+			i = len(out) - 1
+		}
+		for c, a := range t.Amounts {
+			out[i].Amounts[c] = a
+		}
+		for c, a := range t.UnitAmounts {
+			out[i].UnitAmounts[c] = a
+		}
+	}
+	for i := range out {
+		if len(out[i].Amounts) == 0 {
+			out[i].Amounts = nil
+		}
+		if len(out[i].UnitAmounts) == 0 {
+			out[i].UnitAmounts = nil
+		}
+	}
+	return out
+}
+
+func sameAmount(a, b *zuoraapi.Amount) bool {
+	switch {
+	case a == nil && b == nil:
+		return true
+	case a == nil || b == nil:
+		return false
+	}
+	return a.Equal(*b)
+}
+
+// samePricing compares the tiers Stigg implies with the pricing Zuora reports, currency by currency.
+func samePricing(want []zuoraapi.ChargeTier, have *zuoraapi.Charge, tiered bool) bool {
+	byCurrency := map[string][]zuoraapi.ChargeTier{}
+	for _, t := range want {
+		byCurrency[t.Currency] = append(byCurrency[t.Currency], t)
+	}
+	if len(byCurrency) != len(have.Pricing) {
+		return false
+	}
+	for cur, tiers := range byCurrency {
+		p := have.PricingFor(cur)
+		if p == nil {
+			return false
+		}
+		if !tiered {
+			if p.Price == nil || !p.Price.Equal(tiers[0].Price) {
+				return false
+			}
+			continue
+		}
+		if len(p.Tiers) != len(tiers) {
+			return false
+		}
+		for i, t := range tiers {
+			got := p.Tiers[i]
+			if got.Price == nil || !got.Price.Equal(t.Price) || !sameAmount(got.StartingUnit, t.StartingUnit) ||
+				!sameAmount(got.EndingUnit, t.EndingUnit) || !samePriceFormat(got.PriceFormat, t.PriceFormat) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// samePriceFormat compares "Per Unit" (create) with "PerUnit"/"PER_UNIT" (read) spellings alike.
+func samePriceFormat(a, b string) bool {
+	norm := func(s string) string { return strings.ToLower(strings.NewReplacer(" ", "", "_", "").Replace(s)) }
+	return norm(a) == norm(b)
+}
+
+var _ consumer.Handler = (*packages)(nil)
