@@ -196,7 +196,9 @@ func (h *packages) Handle(ctx context.Context, in *consumer.Input) (*consumer.Re
 	}
 	zuoraIDs := map[string]string{events.ZuoraProductID: s.productID}
 	for k, v := range s.ids {
-		zuoraIDs[k] = v
+		if strings.HasPrefix(k, "plan.") || strings.HasPrefix(k, "charge.") {
+			zuoraIDs[k] = v
+		}
 	}
 	if len(s.unrepairable) > 0 {
 		return nil, consumer.Permanent(fmt.Errorf("package %s v%d: Zuora differs from Stigg in ways that cannot be "+
@@ -370,6 +372,9 @@ func (s *catalogSync) plan(ctx context.Context, dp *desiredPlan) error {
 
 func (d *desiredCharge) idKey() string { return "charge." + string(d.period) + "." + d.key }
 
+// modelKey records "<V1 charge model>|<charge type>" of a charge in the id map.
+func (d *desiredCharge) modelKey() string { return "model." + string(d.period) + "." + d.key }
+
 // matches tells whether an existing charge is the one d describes, when the id map does not say: same charge
 // type and unit of measure (a flat fee has none).
 func (d *desiredCharge) matches(c *zuoraapi.Charge) bool {
@@ -385,6 +390,8 @@ func (s *catalogSync) charge(ctx context.Context, plan *zuoraapi.ProductRatePlan
 			break
 		}
 	}
+	// Subscriptions need each charge's model to price it in an order; the id map keeps it next to the id.
+	s.ids[d.modelKey()] = d.model + "|" + d.chargeType
 	if have == nil {
 		return s.createCharge(ctx, plan.ID, d)
 	}

@@ -50,4 +50,8 @@ func Register(r *consumer.Router, d Deps) {
 	r.Handle(events.TypeStiggCustomerCreated, c)
 	r.Handle(events.TypeStiggCustomerUpdated, c)
 	r.Handle(events.TypeStiggPackagePublished, &packages{deps: d})
+	subs := newSubscriptions(d)
+	r.Handle(events.TypeStiggSubscriptionCreated, subs)
+	r.Handle(events.TypeStiggSubscriptionUpdated, subs)
+	r.Handle(events.TypeStiggSubscriptionCanceled, subs)
 }

@@ -1,0 +1,661 @@
+package handlers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/zuora-sync/zuora-sync/consumer"
+	"github.com/zuora-sync/zuora-sync/events"
+	"github.com/zuora-sync/zuora-sync/idmap"
+	"github.com/zuora-sync/zuora-sync/zuoraapi"
+)
+
+// KindSubscription is the id-map kind of subscriptions.
+const KindSubscription = events.EntitySubscription
+
+// Extra keys of a subscription's id-map entry.
+const (
+	extraScheduledOrder = "scheduledOrder" // the pending scheduled order zuora-sync created last
+	extraScheduledBy    = "scheduledBy"    // the event that created it
+	extraCancelledBy    = "cancelledBy"    // the event whose cancellation was applied
+)
+
+// Outcome actions of the subscription handler, besides created/updated/unchanged.
+const (
+	actionScheduled = "scheduled"
+	actionCancelled = "cancelled"
+	actionSkipped   = "skipped"
+)
+
+// dependencyDelay is how long an event waits before retrying when something it needs (the customer's account, a
+// package) has not been synced yet; events of other keys keep flowing meanwhile.
+const dependencyDelay = 2 * time.Second
+
+// subscriptions applies io.stigg.subscription.created/updated/canceled through Zuora Orders: one order per
+// event, holding every action the event implies, so a change is applied atomically or not at all.
+type subscriptions struct {
+	deps Deps
+	now  func() time.Time
+}
+
+func newSubscriptions(d Deps) *subscriptions {
+	return &subscriptions{deps: d, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// subscriptionNumberFor gives the Zuora subscription the Stigg id as its number, so the subscription can be found
+// again without the id map: a replay long after Zuora forgot the idempotency key still cannot create a second one.
+func subscriptionNumberFor(stiggID string) string {
+	n := "stigg-" + stiggID
+	if len(n) <= 64 && !strings.ContainsAny(n, " /?#%") {
+		return n
+	}
+	sum := sha256.Sum256([]byte(stiggID))
+	return "stigg-" + hex.EncodeToString(sum[:16])
+}
+
+func (h *subscriptions) Handle(ctx context.Context, in *consumer.Input) (*consumer.Result, error) {
+	switch p := in.Payload.(type) {
+	case *events.SubscriptionCreated:
+		return h.apply(ctx, in, &p.Subscription, events.ScheduleImmediate, true)
+	case *events.SubscriptionUpdated:
+		return h.apply(ctx, in, &p.Subscription, cmpOr(p.ScheduleStrategy, events.ScheduleImmediate), false)
+	case *events.SubscriptionCanceled:
+		return h.cancel(ctx, in, p)
+	}
+	return nil, consumer.Permanent(fmt.Errorf("subscription handler got %T", in.Payload))
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// ratePlanRef is a Stigg package's Zuora rate plan for one billing period, from the id map.
+type ratePlanRef struct {
+	packageID         string
+	productRatePlanID string
+	charges           map[string]chargeRef // chargeKey → charge
+}
+
+type chargeRef struct{ id, model, chargeType string }
+
+// resolvePackage finds a package's rate plan for a billing period. ok=false means the package has no charges at
+// all (a free plan), which Zuora does not need to know about.
+func (h *subscriptions) resolvePackage(ctx context.Context, packageID string, period events.BillingPeriod) (*ratePlanRef, bool, error) {
+	e, err := h.deps.IDs.Get(ctx, KindPackage, packageID)
+	if errors.Is(err, idmap.ErrNotFound) {
+		return nil, false, consumer.RetryLater(fmt.Errorf("package %s is not synced to Zuora yet", packageID), dependencyDelay)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	ref := &ratePlanRef{packageID: packageID, productRatePlanID: e.Extra["plan."+string(period)], charges: map[string]chargeRef{}}
+	prefix := "charge." + string(period) + "."
+	anyCharge := false
+	for k, id := range e.Extra {
+		if !strings.HasPrefix(k, "charge.") {
+			continue
+		}
+		anyCharge = true
+		if key, ok := strings.CutPrefix(k, prefix); ok {
+			model, ctype, _ := strings.Cut(e.Extra["model."+string(period)+"."+key], "|")
+			ref.charges[key] = chargeRef{id: id, model: model, chargeType: ctype}
+		}
+	}
+	if !anyCharge {
+		return nil, false, nil
+	}
+	if ref.productRatePlanID == "" {
+		return nil, false, consumer.Permanent(fmt.Errorf("package %s has no %s price in Zuora; publish one in Stigg "+
+			"or subscribe with another billing period", packageID, period))
+	}
+	return ref, true, nil
+}
+
+// desiredRatePlan is one rate plan the subscription should have, with the charge quantities and prices Stigg
+// sets (charges not mentioned keep their catalog defaults).
+type desiredRatePlan struct {
+	ref        *ratePlanRef
+	quantities map[string]zuoraapi.Amount
+	prices     map[string]zuoraapi.Amount
+}
+
+// desired turns a Stigg subscription into rate plans. skip is a reason not to sync it at all.
+func (h *subscriptions) desired(ctx context.Context, s *events.Subscription) (plans []desiredRatePlan, skip string, err error) {
+	plan, ok, err := h.resolvePackage(ctx, s.PlanID, s.BillingPeriod)
+	if err != nil {
+		return nil, "", err
+	}
+	if !ok {
+		// As Stigg's own integration does: subscriptions of free plans are not synced.
+		return nil, fmt.Sprintf("plan %s has no price, so the subscription is not billed in Zuora", s.PlanID), nil
+	}
+	main := desiredRatePlan{ref: plan, quantities: map[string]zuoraapi.Amount{}, prices: map[string]zuoraapi.Amount{}}
+	for _, u := range s.Units {
+		if _, ok := plan.charges[string(events.BillingModelPerUnit)+"."+u.FeatureID]; ok {
+			main.quantities[string(events.BillingModelPerUnit)+"."+u.FeatureID] = zuoraapi.QuantityAmount(u.Quantity)
+		}
+	}
+	for i, o := range s.PriceOverrides {
+		key := string(events.BillingModelFlatFee)
+		if o.FeatureID != "" {
+			key = ""
+			for _, m := range []events.BillingModel{events.BillingModelPerUnit, events.BillingModelUsageBased} {
+				if _, ok := plan.charges[string(m)+"."+o.FeatureID]; ok {
+					key = string(m) + "." + o.FeatureID
+				}
+			}
+		}
+		c, ok := plan.charges[key]
+		if !ok {
+			return nil, "", consumer.Permanent(fmt.Errorf("priceOverrides[%d]: plan %s has no %s charge for feature %q to override",
+				i, s.PlanID, s.BillingPeriod, o.FeatureID))
+		}
+		if c.model == zuoraapi.ChargeModelTiered || c.model == zuoraapi.ChargeModelVolume {
+			return nil, "", consumer.Permanent(fmt.Errorf("priceOverrides[%d]: the %s charge for feature %q is tiered; "+
+				"a single override amount cannot replace its tiers", i, s.PlanID, o.FeatureID))
+		}
+		main.prices[key] = *amountOf(o.Amount)
+	}
+	plans = append(plans, main)
+	for _, a := range s.Addons {
+		ref, ok, err := h.resolvePackage(ctx, a.AddonID, s.BillingPeriod)
+		if err != nil {
+			return nil, "", err
+		}
+		if !ok {
+			continue // a free add-on has nothing to bill
+		}
+		d := desiredRatePlan{ref: ref, quantities: map[string]zuoraapi.Amount{}, prices: map[string]zuoraapi.Amount{}}
+		// The add-on quantity goes on its per-unit charge; a flat-fee add-on has no quantity in Zuora.
+		var keys []string
+		for k, c := range ref.charges {
+			if strings.HasPrefix(k, string(events.BillingModelPerUnit)+".") && c.chargeType == zuoraapi.ChargeTypeRecurring {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		if len(keys) > 0 {
+			d.quantities[keys[0]] = zuoraapi.QuantityAmount(a.Quantity)
+		}
+		plans = append(plans, d)
+	}
+	return plans, "", nil
+}
+
+// overrides prices a rate plan being added: one override per charge whose quantity or price Stigg sets.
+func (d *desiredRatePlan) overrides() ([]zuoraapi.OrderChargeOverride, error) {
+	var out []zuoraapi.OrderChargeOverride
+	for _, key := range d.keys() {
+		c := d.ref.charges[key]
+		pricing, err := zuoraapi.OrderPricingFor(c.model, c.chargeType, d.price(key))
+		if err != nil {
+			return nil, consumer.Permanent(err)
+		}
+		out = append(out, zuoraapi.OrderChargeOverride{ProductRatePlanChargeID: c.id, Pricing: pricing})
+	}
+	return out, nil
+}
+
+func (d *desiredRatePlan) keys() []string {
+	var keys []string
+	for k := range d.quantities {
+		keys = append(keys, k)
+	}
+	for k := range d.prices {
+		if _, dup := d.quantities[k]; !dup {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func (d *desiredRatePlan) price(key string) zuoraapi.OrderPrice {
+	var p zuoraapi.OrderPrice
+	if q, ok := d.quantities[key]; ok {
+		p.Quantity = new(q)
+	}
+	if lp, ok := d.prices[key]; ok {
+		p.ListPrice = new(lp)
+	}
+	return p
+}
+
+// diffActions lists the order actions that take the subscription from what Zuora has to what Stigg wants:
+// removals first, then additions, then charge updates of rate plans both sides share.
+func diffActions(cur *zuoraapi.SubscriptionV1, want []desiredRatePlan, date string) ([]zuoraapi.OrderAction, error) {
+	current := map[string]*zuoraapi.SubscriptionRatePlanV1{}
+	rps := cur.CurrentRatePlans()
+	for i := range rps {
+		current[rps[i].ProductRatePlanID] = &rps[i]
+	}
+	var removes, adds, updates []zuoraapi.OrderAction
+	wanted := map[string]bool{}
+	for i := range want {
+		d := &want[i]
+		wanted[d.ref.productRatePlanID] = true
+		have, ok := current[d.ref.productRatePlanID]
+		if !ok {
+			ov, err := d.overrides()
+			if err != nil {
+				return nil, err
+			}
+			adds = append(adds, zuoraapi.NewAddProductAction(date, &zuoraapi.OrderRatePlan{
+				ProductRatePlanID: d.ref.productRatePlanID, ChargeOverrides: ov}))
+			continue
+		}
+		var changes []zuoraapi.OrderChargeUpdate
+		for _, key := range d.keys() {
+			ref := d.ref.charges[key]
+			idx := slices.IndexFunc(have.RatePlanCharges, func(c zuoraapi.SubscriptionChargeV1) bool {
+				return c.ProductRatePlanChargeID == ref.id
+			})
+			if idx < 0 {
+				continue // the catalog gained a charge after this subscription was made; Zuora keeps the old shape
+			}
+			c := have.RatePlanCharges[idx]
+			want := d.price(key)
+			var upd zuoraapi.OrderPrice
+			if want.Quantity != nil && !sameAmount(want.Quantity, c.Quantity) {
+				upd.Quantity = want.Quantity
+			}
+			if want.ListPrice != nil && !sameAmount(want.ListPrice, c.Price) {
+				upd.ListPrice = want.ListPrice
+			}
+			if upd.Quantity == nil && upd.ListPrice == nil {
+				continue
+			}
+			pricing, err := zuoraapi.OrderPricingFor(cmpOr(c.Model, ref.model), cmpOr(c.Type, ref.chargeType), upd)
+			if err != nil {
+				return nil, consumer.Permanent(err)
+			}
+			changes = append(changes, zuoraapi.OrderChargeUpdate{ChargeNumber: c.Number, Pricing: pricing})
+		}
+		if len(changes) > 0 {
+			updates = append(updates, zuoraapi.NewUpdateProductAction(date, &zuoraapi.OrderRatePlanUpdate{
+				RatePlanID: have.ID, ChargeUpdates: changes}))
+		}
+	}
+	for _, rp := range rps {
+		if !wanted[rp.ProductRatePlanID] {
+			removes = append(removes, zuoraapi.NewRemoveProductAction(date, &zuoraapi.OrderRemoveProduct{RatePlanID: rp.ID}))
+		}
+	}
+	return slices.Concat(removes, adds, updates), nil
+}
+
+// accountNumberOf resolves the Zuora account that pays for the subscription.
+func (h *subscriptions) accountNumberOf(ctx context.Context, s *events.Subscription) (string, error) {
+	payer := cmpOr(s.PayingCustomerID, s.CustomerID)
+	e, err := h.deps.IDs.Get(ctx, KindCustomer, payer)
+	if errors.Is(err, idmap.ErrNotFound) {
+		return "", consumer.RetryLater(fmt.Errorf("customer %s has no Zuora account yet", payer), dependencyDelay)
+	}
+	if err != nil {
+		return "", err
+	}
+	return e.ZuoraNumber, nil
+}
+
+func dateOf(v string) (string, error) {
+	t, err := events.ParseTime(v)
+	if err != nil {
+		return "", err
+	}
+	return zuoraapi.FormatDate(t.UTC()), nil
+}
+
+func subscriptionFields(s *events.Subscription) map[string]any {
+	f := map[string]any{FieldStiggCustomerID: s.CustomerID}
+	if s.EntityURL != "" {
+		f[FieldStiggEntityURL] = s.EntityURL
+	}
+	if s.ResourceID != "" {
+		f[FieldStiggResourceID] = s.ResourceID
+	}
+	return f
+}
+
+// current reads the subscription from Zuora; nil when Zuora has none under that number.
+func (h *subscriptions) current(ctx context.Context, number string) (*zuoraapi.SubscriptionV1, error) {
+	cur, err := h.deps.Zuora.GetSubscriptionV1(ctx, number)
+	if zuoraapi.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, describe(err, "read Zuora subscription "+number)
+	}
+	return cur, nil
+}
+
+// apply creates or changes a subscription, now or scheduled.
+func (h *subscriptions) apply(ctx context.Context, in *consumer.Input, s *events.Subscription, when events.ScheduleStrategy, created bool) (*consumer.Result, error) {
+	want, skip, err := h.desired(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if skip != "" {
+		in.Logger.Info("subscription not synced", "reason", skip)
+		return h.outcome(s.SubscriptionID, actionSkipped, map[string]string{}, skip), nil
+	}
+	account, err := h.accountNumberOf(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	number := subscriptionNumberFor(s.SubscriptionID)
+	entry, err := h.entry(ctx, s.SubscriptionID, number)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := h.current(ctx, number)
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]string{events.ZuoraSubscriptionNumber: number, events.ZuoraAccountNumber: account}
+	if cur == nil {
+		if !created {
+			// An update for a subscription Zuora has not seen: its creation is still on its way (or dead-lettered).
+			return nil, consumer.RetryLater(fmt.Errorf("subscription %s does not exist in Zuora yet", number), dependencyDelay)
+		}
+		return h.create(ctx, in, s, want, account, number, entry, ids)
+	}
+	if cur.Status == zuoraapi.SubscriptionStatusCancelled {
+		return nil, consumer.Permanent(fmt.Errorf("subscription %s is cancelled in Zuora and cannot change; "+
+			"Stigg should create a new subscription", number))
+	}
+	ids[events.ZuoraSubscriptionID] = cur.ID
+
+	if when == events.ScheduleImmediate {
+		if err := h.cancelScheduled(ctx, number, entry, ""); err != nil {
+			return nil, err
+		}
+		today := zuoraapi.FormatDate(h.now())
+		actions, err := diffActions(cur, want, today)
+		if err != nil {
+			return nil, err
+		}
+		if len(actions) == 0 {
+			return h.finish(ctx, in, entry, ids, actionUnchanged)
+		}
+		resp, err := h.order(ctx, "order.update", &zuoraapi.OrderRequest{OrderDate: today, ExistingAccountNumber: account,
+			Subscriptions: []zuoraapi.OrderSubscription{{SubscriptionNumber: number, OrderActions: actions}}})
+		if err != nil {
+			return nil, describe(err, "update Zuora subscription "+number)
+		}
+		ids[events.ZuoraOrderNumber] = resp.OrderNumber
+		return h.finish(ctx, in, entry, ids, actionUpdated)
+	}
+
+	date, err := h.scheduledDate(cur, when)
+	if err != nil {
+		return nil, err
+	}
+	// A replay of the event that created the pending scheduled order leaves it alone.
+	if entry.Extra[extraScheduledBy] == in.Event.ID() && entry.Extra[extraScheduledOrder] != "" {
+		pending, err := h.pendingScheduled(ctx, number)
+		if err != nil {
+			return nil, err
+		}
+		if len(pending) == 1 && pending[0] == entry.Extra[extraScheduledOrder] {
+			ids[events.ZuoraOrderNumber] = pending[0]
+			return h.finish(ctx, in, entry, ids, actionUnchanged)
+		}
+	}
+	if err := h.cancelScheduled(ctx, number, entry, ""); err != nil {
+		return nil, err
+	}
+	actions, err := diffActions(cur, want, date)
+	if err != nil {
+		return nil, err
+	}
+	if len(actions) == 0 {
+		// The change Stigg scheduled before was undone: cancelling the pending order was all there was to do.
+		return h.finish(ctx, in, entry, ids, actionUnchanged)
+	}
+	resp, err := h.order(ctx, "order.schedule", &zuoraapi.OrderRequest{
+		OrderDate: zuoraapi.FormatDate(h.now()), ExistingAccountNumber: account,
+		Status:            zuoraapi.OrderStatusScheduled,
+		SchedulingOptions: &zuoraapi.SchedulingOptions{ScheduledDate: date, ScheduledDatePolicy: zuoraapi.ScheduledDatePolicySpecificDate},
+		Subscriptions:     []zuoraapi.OrderSubscription{{SubscriptionNumber: number, OrderActions: actions}},
+	})
+	if err != nil {
+		return nil, describe(err, "schedule a change of Zuora subscription "+number)
+	}
+	ids[events.ZuoraOrderNumber] = resp.OrderNumber
+	entry.Extra[extraScheduledOrder], entry.Extra[extraScheduledBy] = resp.OrderNumber, in.Event.ID()
+	return h.finish(ctx, in, entry, ids, actionScheduled)
+}
+
+func (h *subscriptions) create(ctx context.Context, in *consumer.Input, s *events.Subscription, want []desiredRatePlan,
+	account, number string, entry *idmap.Entry, ids map[string]string) (*consumer.Result, error) {
+	start, err := dateOf(s.StartDate)
+	if err != nil {
+		return nil, consumer.Permanent(fmt.Errorf("startDate: %w", err))
+	}
+	terms, err := zuoraapi.TermFromBillingPeriod(string(s.BillingPeriod))
+	if err != nil {
+		return nil, consumer.Permanent(err)
+	}
+	terms.InitialTerm.StartDate = start
+	var rps []zuoraapi.OrderRatePlan
+	for i := range want {
+		ov, err := want[i].overrides()
+		if err != nil {
+			return nil, err
+		}
+		rps = append(rps, zuoraapi.OrderRatePlan{ProductRatePlanID: want[i].ref.productRatePlanID, ChargeOverrides: ov})
+	}
+	req := &zuoraapi.OrderRequest{
+		OrderDate: start, ExistingAccountNumber: account,
+		Subscriptions: []zuoraapi.OrderSubscription{{
+			CustomFields: subscriptionFields(s),
+			OrderActions: []zuoraapi.OrderAction{zuoraapi.NewCreateSubscriptionAction(start, &zuoraapi.OrderCreateSubscription{
+				SubscriptionNumber: number, Terms: terms, SubscribeToRatePlans: rps,
+			})},
+		}},
+	}
+	if s.PaymentCollectionMethod != events.PaymentCollectionNone {
+		// Bill the first period now; collection follows the account's payment settings (payment runs), since the
+		// account may have no default payment method yet.
+		req.ProcessingOptions = &zuoraapi.ProcessingOptions{RunBilling: new(true),
+			BillingOptions: &zuoraapi.BillingOptions{TargetDate: start}}
+	}
+	resp, err := h.order(ctx, "order.create", req)
+	if err != nil {
+		return nil, describe(err, "create Zuora subscription "+number)
+	}
+	ids[events.ZuoraOrderNumber] = resp.OrderNumber
+	if len(resp.SubscriptionIDs) > 0 {
+		ids[events.ZuoraSubscriptionID] = resp.SubscriptionIDs[0]
+	}
+	if len(resp.InvoiceNumbers) > 0 {
+		ids[events.ZuoraInvoiceNumber] = resp.InvoiceNumbers[0]
+	}
+	return h.finish(ctx, in, entry, ids, actionCreated)
+}
+
+func (h *subscriptions) cancel(ctx context.Context, in *consumer.Input, c *events.SubscriptionCanceled) (*consumer.Result, error) {
+	number := subscriptionNumberFor(c.SubscriptionID)
+	entry, err := h.entry(ctx, c.SubscriptionID, number)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := h.current(ctx, number)
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]string{events.ZuoraSubscriptionNumber: number}
+	if cur == nil {
+		if _, err := h.deps.IDs.Get(ctx, KindSubscription, c.SubscriptionID); errors.Is(err, idmap.ErrNotFound) {
+			// Either the creation is still on its way, or the subscription was never billed (a free plan). Waiting
+			// a little and then dead-lettering after MaxAttempts is the honest answer for both.
+			return nil, consumer.RetryLater(fmt.Errorf("subscription %s does not exist in Zuora (yet)", number), dependencyDelay)
+		}
+		return nil, consumer.Permanent(fmt.Errorf("subscription %s is mapped but missing in Zuora", number))
+	}
+	ids[events.ZuoraSubscriptionID], ids[events.ZuoraAccountNumber] = cur.ID, cur.AccountNumber
+	if cur.Status == zuoraapi.SubscriptionStatusCancelled || entry.Extra[extraCancelledBy] == in.Event.ID() {
+		return h.finish(ctx, in, entry, ids, actionUnchanged)
+	}
+	// A cancellation supersedes any change still waiting to happen.
+	if err := h.cancelScheduled(ctx, number, entry, ""); err != nil {
+		return nil, err
+	}
+	today := zuoraapi.FormatDate(h.now())
+	req := &zuoraapi.OrderRequest{OrderDate: today, ExistingAccountNumber: cur.AccountNumber}
+	var action zuoraapi.OrderAction
+	switch c.CancellationTime {
+	case events.CancelImmediate:
+		action, err = zuoraapi.NewCancelSubscriptionAction(zuoraapi.CancelSpecificDate, today)
+	case events.CancelEndOfBillingPeriod:
+		// Terms are one billing period long, so the current term ends where Stigg's billing period does.
+		action, err = zuoraapi.NewCancelSubscriptionAction(zuoraapi.CancelEndOfCurrentTerm, "")
+	case events.CancelSpecificDate:
+		var date string
+		if date, err = dateOf(c.CancellationDate); err != nil {
+			return nil, consumer.Permanent(fmt.Errorf("cancellationDate: %w", err))
+		}
+		action, err = zuoraapi.NewCancelSubscriptionAction(zuoraapi.CancelSpecificDate, date)
+		if date > today {
+			req.Status = zuoraapi.OrderStatusScheduled
+			req.SchedulingOptions = &zuoraapi.SchedulingOptions{ScheduledDate: date, ScheduledDatePolicy: zuoraapi.ScheduledDatePolicySpecificDate}
+		}
+	}
+	if err != nil {
+		return nil, consumer.Permanent(err)
+	}
+	if c.WriteOffOpenBalance {
+		req.ProcessingOptions = &zuoraapi.ProcessingOptions{WriteOff: new(true)}
+	}
+	req.Subscriptions = []zuoraapi.OrderSubscription{{SubscriptionNumber: number, OrderActions: []zuoraapi.OrderAction{action}}}
+	resp, err := h.order(ctx, "order.cancel", req)
+	if err != nil {
+		return nil, describe(err, "cancel Zuora subscription "+number)
+	}
+	ids[events.ZuoraOrderNumber] = resp.OrderNumber
+	var notes []string
+	for _, w := range resp.WriteOff {
+		if w.Status != "Success" {
+			notes = append(notes, fmt.Sprintf("write-off of invoice %s failed: %s; write it off in Zuora by hand", w.InvoiceNumber, w.FailedReason))
+		} else if w.WriteOffCreditMemoNumber != "" {
+			ids["writeOffCreditMemo."+w.InvoiceNumber] = w.WriteOffCreditMemoNumber
+		}
+	}
+	entry.Extra[extraCancelledBy] = in.Event.ID()
+	if req.Status == zuoraapi.OrderStatusScheduled {
+		entry.Extra[extraScheduledOrder], entry.Extra[extraScheduledBy] = resp.OrderNumber, in.Event.ID()
+	}
+	res, err := h.finish(ctx, in, entry, ids, actionCancelled)
+	if res != nil && len(notes) > 0 {
+		res.Outcomes[0].Data.Reason = strings.Join(notes, "; ")
+	}
+	return res, err
+}
+
+// entry is the subscription's id-map entry, or a fresh one.
+func (h *subscriptions) entry(ctx context.Context, stiggID, number string) (*idmap.Entry, error) {
+	e, err := h.deps.IDs.Get(ctx, KindSubscription, stiggID)
+	if errors.Is(err, idmap.ErrNotFound) {
+		return &idmap.Entry{StiggID: stiggID, ZuoraNumber: number, Extra: map[string]string{}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if e.Extra == nil {
+		e.Extra = map[string]string{}
+	}
+	return e, nil
+}
+
+// pendingScheduled lists the subscription's scheduled orders that have not run yet.
+func (h *subscriptions) pendingScheduled(ctx context.Context, number string) ([]string, error) {
+	orders, err := h.deps.Zuora.ListSubscriptionOrders(ctx, number, zuoraapi.OrderStatusScheduled)
+	if err != nil {
+		return nil, describe(err, "list the scheduled orders of "+number)
+	}
+	var out []string
+	for _, o := range orders {
+		if o.Status == zuoraapi.OrderStatusScheduled {
+			out = append(out, o.OrderNumber)
+		}
+	}
+	return out, nil
+}
+
+// cancelScheduled cancels every pending scheduled order of the subscription except keep: a newer change, or a
+// cancellation, replaces what Stigg scheduled before.
+func (h *subscriptions) cancelScheduled(ctx context.Context, number string, entry *idmap.Entry, keep string) error {
+	pending, err := h.pendingScheduled(ctx, number)
+	if err != nil {
+		return err
+	}
+	for _, o := range pending {
+		if o == keep {
+			continue
+		}
+		if _, err := h.deps.Zuora.EnsureOrderCancelled(ctx, o, "Superseded by a newer change from Stigg"); err != nil {
+			return describe(err, "cancel scheduled order "+o)
+		}
+	}
+	if entry.Extra[extraScheduledOrder] != keep {
+		delete(entry.Extra, extraScheduledOrder)
+		delete(entry.Extra, extraScheduledBy)
+	}
+	return nil
+}
+
+// scheduledDate is when a scheduled change takes effect: the end of the current billing period (the current
+// term, which is one period long) or the first day of next month.
+func (h *subscriptions) scheduledDate(cur *zuoraapi.SubscriptionV1, when events.ScheduleStrategy) (string, error) {
+	switch when {
+	case events.ScheduleEndOfBillingMonth:
+		now := h.now()
+		return zuoraapi.FormatDate(time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, time.UTC)), nil
+	case events.ScheduleEndOfBillingPeriod:
+		if cur.TermEndDate != "" {
+			return cur.TermEndDate, nil
+		}
+		return "", consumer.Permanent(fmt.Errorf("subscription %s has no current term end (evergreen?), so the end of its "+
+			"billing period is unknown", cur.SubscriptionNumber))
+	}
+	return "", consumer.Permanent(fmt.Errorf("unknown schedule strategy %q", when))
+}
+
+func (h *subscriptions) order(ctx context.Context, step string, req *zuoraapi.OrderRequest) (*zuoraapi.OrderResponse, error) {
+	return h.deps.Zuora.CreateOrder(ctx, step, req)
+}
+
+// finish records the mapping and reports the outcome.
+func (h *subscriptions) finish(ctx context.Context, in *consumer.Input, entry *idmap.Entry, ids map[string]string, action string) (*consumer.Result, error) {
+	if id := ids[events.ZuoraSubscriptionID]; id != "" {
+		entry.ZuoraID = id
+	}
+	if entry.ZuoraID == "" {
+		entry.ZuoraID = entry.ZuoraNumber // the number identifies it too until Zuora's id is known
+	}
+	entry.SourceEventID = in.Event.ID()
+	if err := h.deps.IDs.Put(ctx, KindSubscription, *entry); err != nil {
+		return nil, err
+	}
+	in.Logger.Info("subscription synced", "action", action, "subscription_number", entry.ZuoraNumber, "order", ids[events.ZuoraOrderNumber])
+	return h.outcome(entry.StiggID, action, ids, ""), nil
+}
+
+func (h *subscriptions) outcome(stiggID, action string, ids map[string]string, reason string) *consumer.Result {
+	return &consumer.Result{Outcomes: []consumer.Outcome{{
+		Entity: events.EntitySubscription, Result: events.ResultSynced,
+		Data: events.Outcome{StiggID: stiggID, Action: action, Zuora: ids, Reason: reason},
+	}}}
+}
+
+var _ consumer.Handler = (*subscriptions)(nil)
