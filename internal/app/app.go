@@ -26,6 +26,7 @@ import (
 	"github.com/zuora-sync/zuora-sync/idmap"
 	"github.com/zuora-sync/zuora-sync/internal/natsembed"
 	"github.com/zuora-sync/zuora-sync/ratelimit"
+	"github.com/zuora-sync/zuora-sync/rpc"
 	"github.com/zuora-sync/zuora-sync/zuoraapi"
 	"github.com/zuora-sync/zuora-sync/zuorasim"
 )
@@ -87,6 +88,7 @@ type App struct {
 	IDs      *idmap.Store
 	Router   *consumer.Router
 	Runner   *consumer.Runner
+	Previews *handlers.Previews
 	Registry *prometheus.Registry
 
 	cfg     Config
@@ -161,6 +163,7 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 	}
 	a.Router = consumer.NewRouter()
 	handlers.Register(a.Router, deps)
+	a.Previews = handlers.NewPreviews(deps)
 	rc := cfg.Runner
 	if rc.Logger == nil {
 		rc.Logger = cfg.Logger
@@ -216,8 +219,14 @@ func (a *App) zuoraClient(cfg Config) error {
 	return nil
 }
 
-// Run consumes until ctx ends, then drains. It also serves /metrics when MetricsAddr is set.
+// Run consumes and answers the request/reply subjects until ctx ends, then drains. It also serves /metrics when
+// MetricsAddr is set.
 func (a *App) Run(ctx context.Context) error {
+	srv, err := rpc.Start(a.NC, a.Previews, rpc.Config{Logger: a.log.With("component", "rpc")})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
 	if a.cfg.MetricsAddr != "" {
 		ln, err := net.Listen("tcp", a.cfg.MetricsAddr)
 		if err != nil {

@@ -1,0 +1,199 @@
+// Package rpc serves zuora-sync's request/reply subjects as a NATS micro service: order previews and next-invoice
+// previews, answered within the caller's deadline with a JSON body or a JSON error that has a code — never a hang.
+package rpc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/zuora-sync/zuora-sync/consumer"
+	"github.com/zuora-sync/zuora-sync/handlers"
+	"github.com/zuora-sync/zuora-sync/zuoraapi"
+)
+
+// Subjects of the contract.
+const (
+	SubjectOrderPreview = "zuorasync.rpc.order.preview"
+	SubjectNextInvoice  = "zuorasync.rpc.subscription.preview_next_invoice"
+
+	// HeaderTimeout lets a caller say how long it will wait (a Go duration, e.g. "3s"); the answer comes before.
+	HeaderTimeout = "Zuorasync-Timeout"
+)
+
+// Config tunes the service.
+type Config struct {
+	// DefaultTimeout applies when the request names none; MaxTimeout caps what a caller may ask for.
+	DefaultTimeout time.Duration
+	MaxTimeout     time.Duration
+	// Concurrency bounds previews in flight; more wait for a slot until their own deadline.
+	Concurrency int
+	Logger      *slog.Logger
+}
+
+// Error is the JSON error every failed request gets.
+type Error struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	Retryable bool   `json:"retryable"`
+}
+
+// Server is the running service.
+type Server struct {
+	svc      micro.Service
+	previews *handlers.Previews
+	cfg      Config
+	slots    chan struct{}
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// Start registers the endpoints on nc. Stop ends them.
+func Start(nc *nats.Conn, previews *handlers.Previews, cfg Config) (*Server, error) {
+	if cfg.DefaultTimeout <= 0 {
+		cfg.DefaultTimeout = 10 * time.Second
+	}
+	if cfg.MaxTimeout <= 0 {
+		cfg.MaxTimeout = 30 * time.Second
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 16
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{previews: previews, cfg: cfg, slots: make(chan struct{}, cfg.Concurrency), ctx: ctx, cancel: cancel}
+	svc, err := micro.AddService(nc, micro.Config{
+		Name: "zuorasync", Version: "0.1.0",
+		Description: "zuora-sync request/reply: order and next-invoice previews priced by Zuora",
+		QueueGroup:  "zuorasync-rpc",
+	})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("rpc: %w", err)
+	}
+	s.svc = svc
+	endpoints := []struct {
+		name, subject string
+		handle        func(context.Context, []byte) (any, error)
+	}{
+		{"order-preview", SubjectOrderPreview, s.orderPreview},
+		{"next-invoice-preview", SubjectNextInvoice, s.nextInvoice},
+	}
+	for _, e := range endpoints {
+		if err := svc.AddEndpoint(e.name, micro.HandlerFunc(func(r micro.Request) { s.serve(r, e.handle) }),
+			micro.WithEndpointSubject(e.subject)); err != nil {
+			s.Stop()
+			return nil, fmt.Errorf("rpc: endpoint %s: %w", e.subject, err)
+		}
+	}
+	return s, nil
+}
+
+// Stop unsubscribes, lets requests in flight answer, and returns once they have.
+func (s *Server) Stop() {
+	if s.svc != nil {
+		_ = s.svc.Stop()
+	}
+	s.wg.Wait()
+	s.cancel()
+}
+
+// serve answers one request on its own goroutine so a slow Zuora call does not hold up the others.
+func (s *Server) serve(r micro.Request, handle func(context.Context, []byte) (any, error)) {
+	timeout := s.cfg.DefaultTimeout
+	if v := r.Headers().Get(HeaderTimeout); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			respondError(r, "400", Error{Code: "bad_request", Message: fmt.Sprintf("%s header %q is not a positive duration", HeaderTimeout, v)})
+			return
+		}
+		// Answer a little before the caller gives up, so it gets our error instead of its own timeout.
+		timeout = min(d*9/10, s.cfg.MaxTimeout)
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, timeout)
+	s.wg.Go(func() {
+		defer cancel()
+		select {
+		case s.slots <- struct{}{}:
+			defer func() { <-s.slots }()
+		case <-ctx.Done():
+			respondError(r, "503", Error{Code: "busy", Message: "every preview slot stayed busy until the deadline", Retryable: true})
+			return
+		}
+		out, err := handle(ctx, r.Data())
+		if err != nil {
+			status, e := classify(ctx, err)
+			s.cfg.Logger.Warn("rpc failed", "subject", r.Subject(), "code", e.Code, "err", err)
+			respondError(r, status, e)
+			return
+		}
+		if err := r.RespondJSON(out); err != nil {
+			s.cfg.Logger.Warn("rpc reply failed", "subject", r.Subject(), "err", err)
+		}
+	})
+}
+
+func (s *Server) orderPreview(ctx context.Context, body []byte) (any, error) {
+	var req handlers.OrderPreviewRequest
+	if err := decodeStrict(body, &req); err != nil {
+		return nil, err
+	}
+	return s.previews.PreviewOrder(zuoraapi.WithEventID(ctx, "rpc-"+uuid.NewString()), &req)
+}
+
+func (s *Server) nextInvoice(ctx context.Context, body []byte) (any, error) {
+	var req handlers.NextInvoiceRequest
+	if err := decodeStrict(body, &req); err != nil {
+		return nil, err
+	}
+	return s.previews.PreviewNextInvoice(zuoraapi.WithEventID(ctx, "rpc-"+uuid.NewString()), &req)
+}
+
+func decodeStrict(body []byte, v any) error {
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%w: request body: %v", handlers.ErrBadRequest, err)
+	}
+	return nil
+}
+
+// classify turns an error into a status and the JSON error the caller gets.
+func classify(ctx context.Context, err error) (string, Error) {
+	e := Error{Message: err.Error()}
+	var later *consumer.RetryLaterError
+	switch {
+	case errors.Is(err, handlers.ErrBadRequest):
+		e.Code = "bad_request"
+		return "400", e
+	case errors.Is(err, handlers.ErrNotFound):
+		e.Code = "not_found"
+		return "404", e
+	case errors.As(err, &later):
+		e.Code, e.Retryable = "not_synced", true
+		return "409", e
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+		e.Code, e.Retryable = "timeout", true
+		return "504", e
+	}
+	if class, _ := consumer.Classify(err); class == consumer.ClassPermanent {
+		e.Code = "rejected"
+		return "422", e
+	}
+	e.Code, e.Retryable = "zuora_unavailable", true
+	return "503", e
+}
+
+func respondError(r micro.Request, status string, e Error) {
+	body, _ := json.Marshal(map[string]Error{"error": e})
+	_ = r.Error(status, e.Message, body, micro.WithHeaders(micro.Headers{"Content-Type": {"application/json"}}))
+}
