@@ -20,6 +20,8 @@ const (
 	ClassTransient
 	// ClassPermanent: dead-letter with the reason, then Term. Retrying cannot help.
 	ClassPermanent
+	// ClassDeferred: a dependency is missing; park the event so its partition moves on (defer.go).
+	ClassDeferred
 )
 
 func (c Class) String() string {
@@ -30,6 +32,8 @@ func (c Class) String() string {
 		return "transient"
 	case ClassPermanent:
 		return "permanent"
+	case ClassDeferred:
+		return "deferred"
 	}
 	return "unknown"
 }
@@ -76,6 +80,10 @@ func Classify(err error) (Class, time.Duration) {
 	var perm *PermanentError
 	if errors.As(err, &perm) {
 		return ClassPermanent, 0
+	}
+	var deferred *DeferError
+	if errors.As(err, &deferred) {
+		return ClassDeferred, 0
 	}
 	var later *RetryLaterError
 	if errors.As(err, &later) {

@@ -76,6 +76,10 @@ type Config struct {
 	// DrainTimeout bounds how long shutdown waits for in-flight handlers before cancelling them (their events are
 	// then redelivered, which is safe because handlers are idempotent).
 	DrainTimeout time.Duration
+	// MaxDeferrals bounds how often an event waiting for a dependency is parked before it is dead-lettered;
+	// DeferBackoff spaces its returns.
+	MaxDeferrals int
+	DeferBackoff Backoff
 	// Source is the CloudEvents source of outcome events.
 	Source  string
 	Logger  *slog.Logger
@@ -90,6 +94,8 @@ func DefaultConfig() Config {
 		HandlerTimeout: 2 * time.Minute,
 		Backoff:        DefaultBackoff(),
 		DrainTimeout:   30 * time.Second,
+		MaxDeferrals:   60,
+		DeferBackoff:   Backoff{Base: time.Second, Max: time.Minute},
 		Source:         "zuora-sync",
 	}
 }
@@ -111,6 +117,12 @@ func (c Config) withDefaults() Config {
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = d.DrainTimeout
 	}
+	if c.MaxDeferrals <= 0 {
+		c.MaxDeferrals = d.MaxDeferrals
+	}
+	if c.DeferBackoff.Base <= 0 || c.DeferBackoff.Max <= 0 {
+		c.DeferBackoff = d.DeferBackoff
+	}
 	if c.Source == "" {
 		c.Source = d.Source
 	}
@@ -126,6 +138,7 @@ type Runner struct {
 	router *Router
 	cfg    Config
 	log    *slog.Logger
+	parked *parking
 }
 
 // New returns a runner; call Run to start it.
@@ -140,6 +153,11 @@ func (r *Runner) Run(ctx context.Context) error {
 	if err := EnsureStreams(ctx, r.js, r.cfg.Topology); err != nil {
 		return err
 	}
+	kv, err := ensureParkedBucket(ctx, r.js, r.cfg.Topology)
+	if err != nil {
+		return err
+	}
+	r.parked = &parking{kv: kv}
 	// Handlers keep running during the drain; this context ends them only when the drain times out.
 	hardCtx, hardCancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer hardCancel()
@@ -153,6 +171,8 @@ func (r *Runner) Run(ctx context.Context) error {
 		cfg := r.cfg.Topology.rekeyConsumerConfig(in)
 		wg.Go(func() { r.consumeLoop(ctx, hardCtx, in.name, cfg, r.rekey) })
 	}
+	retryCfg := r.cfg.Topology.retryConsumerConfig()
+	wg.Go(func() { r.consumeLoop(ctx, hardCtx, StreamRetry, retryCfg, r.requeue) })
 	r.log.Info("consuming", "partitions", r.cfg.Topology.Partitions, "streams", []string{StreamStigg, StreamZuora})
 	<-ctx.Done()
 	r.log.Info("shutting down: draining in-flight events", "timeout", r.cfg.DrainTimeout)
@@ -264,6 +284,18 @@ func (r *Runner) process(ctx context.Context, stream string, msg jetstream.Msg) 
 		r.deadLetter(ctx, d, &ev, key, fmt.Errorf("invalid %s data: %w", ev.Type(), err), "permanent")
 		return
 	}
+	// An earlier event of the same entity is parked: this one queues behind it, so the entity's events still
+	// apply in order.
+	queue, _, err := r.parked.queue(ctx, parkKey(&ev))
+	if err != nil {
+		r.retry(d, err, 0)
+		return
+	}
+	if len(queue) > 0 && queue[0] != ev.ID() {
+		r.park(ctx, d, &ev, key, fmt.Errorf("waiting behind parked event %s of the same %s", queue[0], events.Entity(ev.Type())))
+		return
+	}
+	d.queued = len(queue) > 0
 
 	hctx, cancel := context.WithTimeout(ctx, r.cfg.HandlerTimeout)
 	hctx = zuoraapi.WithEventID(hctx, ev.ID())
@@ -280,6 +312,9 @@ func (r *Runner) process(ctx context.Context, stream string, msg jetstream.Msg) 
 			r.retry(d, fmt.Errorf("publish outcome: %w", err), 0)
 			return
 		}
+		// Released before the ack: a crash in between redelivers an event that is no longer queued, which is
+		// harmless; the other order could leave the entity's queue blocked by an event already handled.
+		r.releaseParked(ctx, d, &ev)
 		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
 		defer acancel()
 		if err := msg.DoubleAck(actx); err != nil {
@@ -290,11 +325,15 @@ func (r *Runner) process(ctx context.Context, stream string, msg jetstream.Msg) 
 	case ClassTransient:
 		if attempt >= r.cfg.MaxAttempts {
 			r.deadLetter(ctx, d, &ev, key, fmt.Errorf("gave up after %d attempts: %w", attempt, herr), "exhausted")
+			r.releaseParked(ctx, d, &ev)
 			return
 		}
 		r.retry(d, herr, floor)
+	case ClassDeferred:
+		r.park(ctx, d, &ev, key, herr)
 	case ClassPermanent:
 		r.deadLetter(ctx, d, &ev, key, herr, "permanent")
+		r.releaseParked(ctx, d, &ev)
 	}
 }
 
@@ -306,6 +345,8 @@ type delivery struct {
 	attempt int
 	ev      *event.Event
 	log     *slog.Logger
+	// queued: the event is the head of its entity's parked queue.
+	queued bool
 }
 
 func (r *Runner) retry(d delivery, cause error, floor time.Duration) {

@@ -107,6 +107,10 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, t Topology) erro
 		"zuora-sync outcomes: what was done in Zuora")); err != nil {
 		return err
 	}
+	if err := ensureStream(ctx, js, t.streamConfig(StreamRetry, "zuorasync.retry.>", nil,
+		"zuora-sync parked events waiting for a dependency (internal)")); err != nil {
+		return err
+	}
 	return ensureStream(ctx, js, t.streamConfig(StreamDLQ, "zuorasync.dlq.>", nil,
 		"zuora-sync dead letters: events that could not be handled, with the reason"))
 }
@@ -164,6 +168,35 @@ func EnsureBuckets(ctx context.Context, js jetstream.JetStream, t Topology) (jet
 		return nil, fmt.Errorf("create KV bucket %s: %w", BucketIDs, err)
 	}
 	return kv, nil
+}
+
+// ensureParkedBucket creates the bucket of parked-event queues (defer.go).
+func ensureParkedBucket(ctx context.Context, js jetstream.JetStream, t Topology) (jetstream.KeyValue, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      BucketParked,
+		Description: "zuora-sync: per-entity queues of events parked while a dependency is missing",
+		Storage:     jetstream.FileStorage,
+		Replicas:    max(t.Replicas, 1),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create KV bucket %s: %w", BucketParked, err)
+	}
+	return kv, nil
+}
+
+func (t Topology) retryConsumerConfig() jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       retryConsumer,
+		Description:   "zuora-sync: puts parked events back on their input subjects when due",
+		FilterSubject: "zuorasync.retry.>",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       t.AckWait,
+		MaxDeliver:    -1,
+		// Parked events wait (Nak'ed with a delay) side by side; none holds up another.
+		MaxAckPending: 10000,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		Replicas:      max(t.Replicas, 1),
+	}
 }
 
 // partitionConsumerName names the durable consumer that owns one partition of an input stream.

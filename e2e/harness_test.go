@@ -60,6 +60,8 @@ func testRunnerConfig() consumer.Config {
 		HandlerTimeout: 10 * time.Second,
 		Backoff:        consumer.Backoff{Base: 50 * time.Millisecond, Max: 400 * time.Millisecond},
 		DrainTimeout:   10 * time.Second,
+		MaxDeferrals:   60,
+		DeferBackoff:   consumer.Backoff{Base: 50 * time.Millisecond, Max: 500 * time.Millisecond},
 	}
 }
 
@@ -326,4 +328,11 @@ func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 // replayAll replays the STIGG stream from its first event.
 func replayAll(ctx context.Context, h *harness) (uint64, []string, error) {
 	return consumer.Replay(ctx, h.js, consumer.StreamStigg, consumer.ReplayFrom{Seq: 1})
+}
+
+func decode(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
 }

@@ -198,4 +198,3 @@ func (p *Previews) PreviewNextInvoice(ctx context.Context, req *NextInvoiceReque
 
 // ErrNotFound marks previews of things Zuora does not have.
 var ErrNotFound = errors.New("not found")
-

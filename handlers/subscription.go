@@ -33,10 +33,6 @@ const (
 	actionSkipped   = "skipped"
 )
 
-// dependencyDelay is how long an event waits before retrying when something it needs (the customer's account, a
-// package) has not been synced yet; events of other keys keep flowing meanwhile.
-const dependencyDelay = 2 * time.Second
-
 // subscriptions applies io.stigg.subscription.created/updated/canceled through Zuora Orders: one order per
 // event, holding every action the event implies, so a change is applied atomically or not at all.
 type subscriptions struct {
@@ -93,7 +89,7 @@ type chargeRef struct{ id, model, chargeType string }
 func (h *subscriptions) resolvePackage(ctx context.Context, packageID string, period events.BillingPeriod) (*ratePlanRef, bool, error) {
 	e, err := h.deps.IDs.Get(ctx, KindPackage, packageID)
 	if errors.Is(err, idmap.ErrNotFound) {
-		return nil, false, consumer.RetryLater(fmt.Errorf("package %s is not synced to Zuora yet", packageID), dependencyDelay)
+		return nil, false, consumer.Defer(fmt.Errorf("package %s is not synced to Zuora yet", packageID))
 	}
 	if err != nil {
 		return nil, false, err
@@ -299,7 +295,7 @@ func (h *subscriptions) accountNumberOf(ctx context.Context, s *events.Subscript
 	payer := cmpOr(s.PayingCustomerID, s.CustomerID)
 	e, err := h.deps.IDs.Get(ctx, KindCustomer, payer)
 	if errors.Is(err, idmap.ErrNotFound) {
-		return "", consumer.RetryLater(fmt.Errorf("customer %s has no Zuora account yet", payer), dependencyDelay)
+		return "", consumer.Defer(fmt.Errorf("customer %s has no Zuora account yet", payer))
 	}
 	if err != nil {
 		return "", err
@@ -365,7 +361,7 @@ func (h *subscriptions) apply(ctx context.Context, in *consumer.Input, s *events
 	if cur == nil {
 		if !created {
 			// An update for a subscription Zuora has not seen: its creation is still on its way (or dead-lettered).
-			return nil, consumer.RetryLater(fmt.Errorf("subscription %s does not exist in Zuora yet", number), dependencyDelay)
+			return nil, consumer.Defer(fmt.Errorf("subscription %s does not exist in Zuora yet", number))
 		}
 		return h.create(ctx, in, s, want, account, number, entry, ids)
 	}
@@ -497,9 +493,9 @@ func (h *subscriptions) cancel(ctx context.Context, in *consumer.Input, c *event
 	ids := map[string]string{events.ZuoraSubscriptionNumber: number}
 	if cur == nil {
 		if _, err := h.deps.IDs.Get(ctx, KindSubscription, c.SubscriptionID); errors.Is(err, idmap.ErrNotFound) {
-			// Either the creation is still on its way, or the subscription was never billed (a free plan). Waiting
-			// a little and then dead-lettering after MaxAttempts is the honest answer for both.
-			return nil, consumer.RetryLater(fmt.Errorf("subscription %s does not exist in Zuora (yet)", number), dependencyDelay)
+			// Either the creation is still on its way, or the subscription was never billed (a free plan). Parking
+			// it, then dead-lettering after MaxDeferrals, is the honest answer for both.
+			return nil, consumer.Defer(fmt.Errorf("subscription %s does not exist in Zuora (yet)", number))
 		}
 		return nil, consumer.Permanent(fmt.Errorf("subscription %s is mapped but missing in Zuora", number))
 	}

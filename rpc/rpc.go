@@ -171,6 +171,7 @@ func decodeStrict(body []byte, v any) error {
 func classify(ctx context.Context, err error) (string, Error) {
 	e := Error{Message: err.Error()}
 	var later *consumer.RetryLaterError
+	var deferred *consumer.DeferError
 	switch {
 	case errors.Is(err, handlers.ErrBadRequest):
 		e.Code = "bad_request"
@@ -178,7 +179,7 @@ func classify(ctx context.Context, err error) (string, Error) {
 	case errors.Is(err, handlers.ErrNotFound):
 		e.Code = "not_found"
 		return "404", e
-	case errors.As(err, &later):
+	case errors.As(err, &later), errors.As(err, &deferred):
 		e.Code, e.Retryable = "not_synced", true
 		return "409", e
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
