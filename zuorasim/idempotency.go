@@ -21,8 +21,9 @@ type idemEntry struct {
 }
 
 type idempotencyStore struct {
-	mu      sync.Mutex
-	entries map[string]*idemEntry
+	mu        sync.Mutex
+	entries   map[string]*idemEntry
+	lastSweep time.Time
 }
 
 func newIdempotencyStore() *idempotencyStore {
@@ -49,12 +50,21 @@ const (
 func (st *idempotencyStore) begin(key, method, path string, now time.Time) (idemOutcome, *idemEntry) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	for k, e := range st.entries { // drop expired keys; the map only holds a day of keys
-		if e.done && !now.Before(e.expires) {
-			delete(st.entries, k)
+	// Expired keys are swept at most once a simulated minute: sweeping on every request made each request cost
+	// as much as the whole day of keys. Between sweeps an expired key is treated as absent when looked up.
+	if now.Sub(st.lastSweep) >= time.Minute {
+		for k, e := range st.entries {
+			if e.done && !now.Before(e.expires) {
+				delete(st.entries, k)
+			}
 		}
+		st.lastSweep = now
 	}
 	e, ok := st.entries[key]
+	if ok && e.done && !now.Before(e.expires) {
+		delete(st.entries, key)
+		ok = false
+	}
 	switch {
 	case !ok:
 		st.entries[key] = &idemEntry{method: method, path: path}
