@@ -3,9 +3,7 @@ package zuoraapi
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/url"
-	"strings"
 )
 
 // Quickstart (v2) accounts: snake_case fields as in the Quickstart spec's `account`, `accountCreateRequest`
@@ -162,72 +160,24 @@ func (p *AccountPatch) IsEmpty() bool {
 
 // CreateAccount creates a Quickstart account (POST /v2/accounts).
 func (c *Client) CreateAccount(ctx context.Context, step string, req *AccountCreateRequest) (*Account, error) {
-	var out Account
-	if err := c.Do(ctx, Request{Method: http.MethodPost, Path: "/v2/accounts", Body: req, Step: step}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return qsCreate[Account](c, ctx, step, "/v2/accounts", req)
 }
 
 // GetAccount fetches an account by id or account number (GET /v2/accounts/{account_id}); expand names
 // related objects to include, e.g. "bill_to".
 func (c *Client) GetAccount(ctx context.Context, id string, expand ...string) (*Account, error) {
-	var q url.Values
-	if len(expand) > 0 {
-		q = url.Values{"expand[]": expand}
-	}
-	var out Account
-	if err := c.Do(ctx, Request{Path: "/v2/accounts/" + url.PathEscape(id), Query: q}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return qsGet[Account](c, ctx, "/v2/accounts", id, expand)
 }
 
 // UpdateAccount sends only the fields set in patch (PATCH /v2/accounts/{account_id}).
 func (c *Client) UpdateAccount(ctx context.Context, step, id string, patch *AccountPatch) (*Account, error) {
-	var out Account
-	err := c.Do(ctx, Request{Method: http.MethodPatch, Path: "/v2/accounts/" + url.PathEscape(id), Body: patch, Step: step}, &out)
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-// maxListPages bounds cursor following in list helpers, which are meant for narrow filtered look-ups.
-const maxListPages = 20
-
-// AccountList is one page of GET /v2/accounts.
-type AccountList struct {
-	Data     []Account `json:"data"`
-	NextPage string    `json:"next_page"`
+	return qsPatch[Account](c, ctx, step, "/v2/accounts", id, patch)
 }
 
 // FindAccounts lists the accounts matching all filters, Quickstart filter syntax, e.g.
 // "stiggCustomerId__c.EQ:cust-1" or "account_number.EQ:A-1". It follows next_page up to a bound.
 func (c *Client) FindAccounts(ctx context.Context, filters ...string) ([]Account, error) {
-	var all []Account
-	cursor := ""
-	for range maxListPages {
-		q := url.Values{"page_size": {"99"}}
-		for _, f := range filters {
-			if f = strings.TrimSpace(f); f != "" {
-				q.Add("filter[]", f)
-			}
-		}
-		if cursor != "" {
-			q.Set("cursor", cursor)
-		}
-		var page AccountList
-		if err := c.Do(ctx, Request{Path: "/v2/accounts", Query: q}, &page); err != nil {
-			return nil, err
-		}
-		all = append(all, page.Data...)
-		if page.NextPage == "" || page.NextPage == cursor {
-			break
-		}
-		cursor = page.NextPage
-	}
-	return all, nil
+	return qsFind[Account](c, ctx, "/v2/accounts", filters)
 }
 
 // V1 accounts (GET /v1/accounts/{account-key}): camelCase as in the V1 spec's GETAccountType.

@@ -69,50 +69,26 @@ type ProductPatch struct {
 // IsEmpty reports whether the patch would change nothing (callers then skip the call).
 func (p *ProductPatch) IsEmpty() bool { return p == nil || emptyJSON(p) }
 
-// ProductList is one page of GET /v2/products.
-type ProductList struct {
-	Data     []Product `json:"data"`
-	NextPage string    `json:"next_page"`
-}
-
 // CreateProduct creates a product (POST /v2/products).
 func (c *Client) CreateProduct(ctx context.Context, step string, req *ProductCreateRequest) (*Product, error) {
-	var out Product
-	if err := c.Do(ctx, Request{Method: http.MethodPost, Path: "/v2/products", Body: req, Step: step}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return qsCreate[Product](c, ctx, step, "/v2/products", req)
 }
 
 // GetProduct fetches a product by id (GET /v2/products/{product_id}); expand may name "plans" or
 // "plans.prices". To find a product by SKU, use FindProducts("sku.EQ:...").
 func (c *Client) GetProduct(ctx context.Context, id string, expand ...string) (*Product, error) {
-	var out Product
-	if err := c.Do(ctx, Request{Path: "/v2/products/" + url.PathEscape(id), Query: expandQuery(expand)}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return qsGet[Product](c, ctx, "/v2/products", id, expand)
 }
 
 // UpdateProduct sends only the fields set in patch (PATCH /v2/products/{product_id}).
 func (c *Client) UpdateProduct(ctx context.Context, step, id string, patch *ProductPatch) (*Product, error) {
-	var out Product
-	err := c.Do(ctx, Request{Method: http.MethodPatch, Path: "/v2/products/" + url.PathEscape(id), Body: patch, Step: step}, &out)
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return qsPatch[Product](c, ctx, step, "/v2/products", id, patch)
 }
 
 // FindProducts lists the products matching all filters (Quickstart filter syntax, e.g. "sku.EQ:stigg-plan-pro"
 // or "stiggPackageId__c.EQ:plan-pro"), following next_page up to a bound.
 func (c *Client) FindProducts(ctx context.Context, filters ...string) ([]Product, error) {
-	var all []Product
-	err := c.listQuickstart(ctx, "/v2/products", filters, func() (any, func() string) {
-		var page ProductList
-		return &page, func() string { all = append(all, page.Data...); return page.NextPage }
-	})
-	return all, err
+	return qsFind[Product](c, ctx, "/v2/products", filters)
 }
 
 // ---- Quickstart plans ----
@@ -169,40 +145,22 @@ type PlanList struct {
 
 // CreatePlan creates a plan under a product (POST /v2/plans).
 func (c *Client) CreatePlan(ctx context.Context, step string, req *PlanCreateRequest) (*Plan, error) {
-	var out Plan
-	if err := c.Do(ctx, Request{Method: http.MethodPost, Path: "/v2/plans", Body: req, Step: step}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return qsCreate[Plan](c, ctx, step, "/v2/plans", req)
 }
 
 // GetPlan fetches a plan by id (GET /v2/plans/{plan_id}); expand may name "prices" or "product".
 func (c *Client) GetPlan(ctx context.Context, id string, expand ...string) (*Plan, error) {
-	var out Plan
-	if err := c.Do(ctx, Request{Path: "/v2/plans/" + url.PathEscape(id), Query: expandQuery(expand)}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return qsGet[Plan](c, ctx, "/v2/plans", id, expand)
 }
 
 // UpdatePlan sends only the fields set in patch (PATCH /v2/plans/{plan_id}).
 func (c *Client) UpdatePlan(ctx context.Context, step, id string, patch *PlanPatch) (*Plan, error) {
-	var out Plan
-	err := c.Do(ctx, Request{Method: http.MethodPatch, Path: "/v2/plans/" + url.PathEscape(id), Body: patch, Step: step}, &out)
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return qsPatch[Plan](c, ctx, step, "/v2/plans", id, patch)
 }
 
 // FindPlans lists the plans matching all filters, e.g. "product_id.EQ:<id>", following next_page up to a bound.
 func (c *Client) FindPlans(ctx context.Context, filters ...string) ([]Plan, error) {
-	var all []Plan
-	err := c.listQuickstart(ctx, "/v2/plans", filters, func() (any, func() string) {
-		var page PlanList
-		return &page, func() string { all = append(all, page.Data...); return page.NextPage }
-	})
-	return all, err
+	return qsFind[Plan](c, ctx, "/v2/plans", filters)
 }
 
 // ---- Quickstart prices ----
@@ -308,70 +266,17 @@ type PriceList struct {
 
 // GetPrice fetches a price by id (GET /v2/prices/{price_id}); the id is the V1 charge id.
 func (c *Client) GetPrice(ctx context.Context, id string) (*Price, error) {
-	var out Price
-	if err := c.Do(ctx, Request{Path: "/v2/prices/" + url.PathEscape(id)}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return qsGet[Price](c, ctx, "/v2/prices", id, nil)
 }
 
 // UpdatePrice sends only the fields set in patch (PATCH /v2/prices/{price_id}).
 func (c *Client) UpdatePrice(ctx context.Context, step, id string, patch *PricePatch) (*Price, error) {
-	var out Price
-	err := c.Do(ctx, Request{Method: http.MethodPatch, Path: "/v2/prices/" + url.PathEscape(id), Body: patch, Step: step}, &out)
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return qsPatch[Price](c, ctx, step, "/v2/prices", id, patch)
 }
 
 // FindPrices lists the prices matching all filters, e.g. "plan_id.EQ:<id>", following next_page up to a bound.
 func (c *Client) FindPrices(ctx context.Context, filters ...string) ([]Price, error) {
-	var all []Price
-	err := c.listQuickstart(ctx, "/v2/prices", filters, func() (any, func() string) {
-		var page PriceList
-		return &page, func() string { all = append(all, page.Data...); return page.NextPage }
-	})
-	return all, err
-}
-
-// listQuickstart follows a Quickstart list's cursor. newPage returns where to decode one page and a function
-// that keeps the page's rows and returns its next_page.
-func (c *Client) listQuickstart(ctx context.Context, path string, filters []string, newPage func() (any, func() string)) error {
-	cursor := ""
-	for range maxListPages {
-		q := url.Values{"page_size": {"99"}}
-		for _, f := range filters {
-			if f = strings.TrimSpace(f); f != "" {
-				q.Add("filter[]", f)
-			}
-		}
-		if cursor != "" {
-			q.Set("cursor", cursor)
-		}
-		page, keep := newPage()
-		if err := c.Do(ctx, Request{Path: path, Query: q}, page); err != nil {
-			return err
-		}
-		next := keep()
-		if next == "" || next == cursor {
-			return nil
-		}
-		cursor = next
-	}
-	return nil
-}
-
-func expandQuery(expand []string) url.Values {
-	if len(expand) == 0 {
-		return nil
-	}
-	return url.Values{"expand[]": expand}
-}
-
-func emptyJSON(v any) bool {
-	b, err := json.Marshal(v)
-	return err == nil && string(b) == "{}"
+	return qsFind[Price](c, ctx, "/v2/prices", filters)
 }
 
 // ---- V1 charges (CRUD create, REST read) ----

@@ -1,0 +1,88 @@
+package zuoraapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// The Quickstart (v2) resources share one shape of call: create (POST), read by id with expand[], partial update
+// (PATCH), and filtered lists that follow next_page. These helpers are that shape once; each resource family
+// file only names its path and types.
+
+func qsCreate[T any](c *Client, ctx context.Context, step, path string, body any) (*T, error) {
+	var out T
+	if err := c.Do(ctx, Request{Method: http.MethodPost, Path: path, Body: body, Step: step}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func qsGet[T any](c *Client, ctx context.Context, path, id string, expand []string) (*T, error) {
+	var out T
+	if err := c.Do(ctx, Request{Path: path + "/" + url.PathEscape(id), Query: expandQuery(expand)}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func qsPatch[T any](c *Client, ctx context.Context, step, path, id string, body any) (*T, error) {
+	var out T
+	err := c.Do(ctx, Request{Method: http.MethodPatch, Path: path + "/" + url.PathEscape(id), Body: body, Step: step}, &out)
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// maxListPages bounds cursor following in list helpers, which are meant for narrow filtered look-ups.
+const maxListPages = 20
+
+// qsPage is one page of a Quickstart list.
+type qsPage[T any] struct {
+	Data     []T    `json:"data"`
+	NextPage string `json:"next_page"`
+}
+
+// qsFind lists the rows matching all filters (Quickstart filter syntax, e.g. "sku.EQ:stigg-plan-pro"), following
+// next_page up to maxListPages.
+func qsFind[T any](c *Client, ctx context.Context, path string, filters []string) ([]T, error) {
+	var all []T
+	cursor := ""
+	for range maxListPages {
+		q := url.Values{"page_size": {"99"}}
+		for _, f := range filters {
+			if f = strings.TrimSpace(f); f != "" {
+				q.Add("filter[]", f)
+			}
+		}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		var page qsPage[T]
+		if err := c.Do(ctx, Request{Path: path, Query: q}, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Data...)
+		if page.NextPage == "" || page.NextPage == cursor {
+			break
+		}
+		cursor = page.NextPage
+	}
+	return all, nil
+}
+
+func expandQuery(expand []string) url.Values {
+	if len(expand) == 0 {
+		return nil
+	}
+	return url.Values{"expand[]": expand}
+}
+
+// emptyJSON tells whether a patch would send nothing.
+func emptyJSON(v any) bool {
+	b, err := json.Marshal(v)
+	return err == nil && string(b) == "{}"
+}
