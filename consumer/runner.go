@@ -299,6 +299,8 @@ func (r *Runner) process(ctx context.Context, stream string, msg jetstream.Msg) 
 
 	hctx, cancel := context.WithTimeout(ctx, r.cfg.HandlerTimeout)
 	hctx = zuoraapi.WithEventID(hctx, ev.ID())
+	hctx, trace := zuoraapi.WithTrace(hctx)
+	d.trace = trace
 	stopKeepAlive := keepAlive(hctx, msg, r.cfg.Topology.AckWait)
 	res, herr := h.Handle(hctx, &Input{Event: ev, Payload: payload, Key: key, Attempt: attempt, Logger: log})
 	stopKeepAlive()
@@ -321,7 +323,7 @@ func (r *Runner) process(ctx context.Context, stream string, msg jetstream.Msg) 
 			// The event will be redelivered and handled again, harmlessly.
 			log.Warn("ack not confirmed", "err", err)
 		}
-		log.Info("handled", "duration", time.Since(start).Round(time.Millisecond))
+		log.Info("handled", "duration", time.Since(start).Round(time.Millisecond), "zuora_request_ids", trace.RequestIDs())
 	case ClassTransient:
 		if attempt >= r.cfg.MaxAttempts {
 			r.deadLetter(ctx, d, &ev, key, fmt.Errorf("gave up after %d attempts: %w", attempt, herr), "exhausted")
@@ -347,6 +349,8 @@ type delivery struct {
 	log     *slog.Logger
 	// queued: the event is the head of its entity's parked queue.
 	queued bool
+	// trace holds the Zuora request ids of this attempt, for the log line that settles it.
+	trace *zuoraapi.Trace
 }
 
 func (r *Runner) retry(d delivery, cause error, floor time.Duration) {
@@ -355,6 +359,9 @@ func (r *Runner) retry(d delivery, cause error, floor time.Duration) {
 	var zerr *zuoraapi.Error
 	if errors.As(cause, &zerr) && zerr.RequestID != "" {
 		attrs = append(attrs, "zuora_request_id", zerr.RequestID)
+	}
+	if ids := d.trace.RequestIDs(); len(ids) > 0 {
+		attrs = append(attrs, "zuora_request_ids", ids)
 	}
 	d.log.Warn("transient failure, will retry", attrs...)
 	if err := d.msg.NakWithDelay(delay); err != nil {

@@ -73,7 +73,8 @@ func (r *Runner) deadLetter(ctx context.Context, d delivery, ev *event.Event, ke
 		return
 	}
 	r.cfg.Metrics.deadLetter(class)
-	d.log.Error("dead-lettered", "reason", reason, "class", class, "dlq_subject", out.Subject)
+	d.log.Error("dead-lettered", "reason", reason, "class", class, "dlq_subject", out.Subject,
+		"zuora_request_ids", d.trace.RequestIDs())
 
 	if ev != nil {
 		failed := Outcome{Entity: events.Entity(ev.Type()), Result: events.ResultFailed, Data: events.Outcome{

@@ -229,6 +229,7 @@ func (c *Client) Do(ctx context.Context, r Request, out any) error {
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	_ = resp.Body.Close()
 	requestID := resp.Header.Get("Zuora-Request-Id")
+	traceRequest(ctx, requestID)
 	if err != nil {
 		zerr := newTransportError(method, r.Path, fmt.Errorf("reading response: %w", err))
 		zerr.StatusCode, zerr.RequestID = resp.StatusCode, requestID
