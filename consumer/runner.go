@@ -38,7 +38,11 @@ type Input struct {
 	Key string
 	// Attempt counts deliveries of this message, starting at 1.
 	Attempt int
-	Logger  *slog.Logger
+	// Stream and StreamSeq place the message in its input stream; within one entity, a higher sequence is a
+	// later event (parked events come back with a new, higher sequence, still in the entity's order).
+	Stream    string
+	StreamSeq uint64
+	Logger    *slog.Logger
 }
 
 // Result is what a handler did; its outcomes are published before the event is acked.
@@ -302,7 +306,8 @@ func (r *Runner) process(ctx context.Context, stream string, msg jetstream.Msg) 
 	hctx, trace := zuoraapi.WithTrace(hctx)
 	d.trace = trace
 	stopKeepAlive := keepAlive(hctx, msg, r.cfg.Topology.AckWait)
-	res, herr := h.Handle(hctx, &Input{Event: ev, Payload: payload, Key: key, Attempt: attempt, Logger: log})
+	res, herr := h.Handle(hctx, &Input{Event: ev, Payload: payload, Key: key, Attempt: attempt,
+		Stream: stream, StreamSeq: meta.Sequence.Stream, Logger: log})
 	stopKeepAlive()
 	cancel()
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ const (
 	extraScheduledOrder = "scheduledOrder" // the pending scheduled order zuora-sync created last
 	extraScheduledBy    = "scheduledBy"    // the event that created it
 	extraCancelledBy    = "cancelledBy"    // the event whose cancellation was applied
+	extraAppliedSeq     = "appliedSeq"     // stream sequence of the last event applied to the subscription
 )
 
 // Outcome actions of the subscription handler, besides created/updated/unchanged.
@@ -365,11 +367,16 @@ func (h *subscriptions) apply(ctx context.Context, in *consumer.Input, s *events
 		}
 		return h.create(ctx, in, s, want, account, number, entry, ids)
 	}
+	ids[events.ZuoraSubscriptionID] = cur.ID
+	if alreadyApplied(entry, in) {
+		// A replay or redelivery of an event this subscription has already moved past: applying it again would
+		// send Zuora back to an older state (and make an order for it), only for later events to undo that.
+		return h.outcome(s.SubscriptionID, actionUnchanged, ids, ""), nil
+	}
 	if cur.Status == zuoraapi.SubscriptionStatusCancelled {
 		return nil, consumer.Permanent(fmt.Errorf("subscription %s is cancelled in Zuora and cannot change; "+
 			"Stigg should create a new subscription", number))
 	}
-	ids[events.ZuoraSubscriptionID] = cur.ID
 
 	if when == events.ScheduleImmediate {
 		if err := h.cancelScheduled(ctx, number, entry, ""); err != nil {
@@ -500,7 +507,7 @@ func (h *subscriptions) cancel(ctx context.Context, in *consumer.Input, c *event
 		return nil, consumer.Permanent(fmt.Errorf("subscription %s is mapped but missing in Zuora", number))
 	}
 	ids[events.ZuoraSubscriptionID], ids[events.ZuoraAccountNumber] = cur.ID, cur.AccountNumber
-	if cur.Status == zuoraapi.SubscriptionStatusCancelled || entry.Extra[extraCancelledBy] == in.Event.ID() {
+	if cur.Status == zuoraapi.SubscriptionStatusCancelled || entry.Extra[extraCancelledBy] == in.Event.ID() || alreadyApplied(entry, in) {
 		return h.finish(ctx, in, entry, ids, actionUnchanged)
 	}
 	// A cancellation supersedes any change still waiting to happen.
@@ -556,6 +563,12 @@ func (h *subscriptions) cancel(ctx context.Context, in *consumer.Input, c *event
 		res.Outcomes[0].Data.Reason = strings.Join(notes, "; ")
 	}
 	return res, err
+}
+
+// alreadyApplied tells whether the subscription has applied this event, or a later one, already.
+func alreadyApplied(entry *idmap.Entry, in *consumer.Input) bool {
+	applied, err := strconv.ParseUint(entry.Extra[extraAppliedSeq], 10, 64)
+	return err == nil && in.Stream == consumer.StreamStigg && in.StreamSeq <= applied
 }
 
 // entry is the subscription's id-map entry, or a fresh one.
@@ -640,6 +653,9 @@ func (h *subscriptions) finish(ctx context.Context, in *consumer.Input, entry *i
 		entry.ZuoraID = entry.ZuoraNumber // the number identifies it too until Zuora's id is known
 	}
 	entry.SourceEventID = in.Event.ID()
+	if in.Stream == consumer.StreamStigg && in.StreamSeq > 0 {
+		entry.Extra[extraAppliedSeq] = strconv.FormatUint(in.StreamSeq, 10)
+	}
 	if err := h.deps.IDs.Put(ctx, KindSubscription, *entry); err != nil {
 		return nil, err
 	}

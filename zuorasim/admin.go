@@ -12,6 +12,7 @@ func (s *Sim) registerAdminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /_sim/state", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.State())
 	})
+	mux.HandleFunc("GET /_sim/notifications", s.handleAdminNotifications)
 	mux.HandleFunc("POST /_sim/reset", func(w http.ResponseWriter, r *http.Request) {
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)

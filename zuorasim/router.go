@@ -21,6 +21,7 @@ func (s *Sim) registerRoutes(mux *http.ServeMux) {
 	s.registerAccountRoutes(mux)
 	s.registerSettingsRoutes(mux)
 	s.registerCatalogRoutes(mux)
+	s.registerOrderRoutes(mux)
 }
 
 func (s *Sim) buildHandler() http.Handler {

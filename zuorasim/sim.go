@@ -167,13 +167,15 @@ func (s *Sim) Now() time.Time {
 	return time.Now().UTC().Add(s.offset)
 }
 
-// Advance moves the simulated clock forward by d (negative values are ignored: time only moves forward).
+// Advance moves the simulated clock forward by d (negative values are ignored: time only moves forward) and
+// runs the scheduled orders that have come due.
 func (s *Sim) Advance(d time.Duration) time.Time {
 	s.clockMu.Lock()
 	if d > 0 {
 		s.offset += d
 	}
 	s.clockMu.Unlock()
+	s.runDueOrders()
 	return s.Now()
 }
 

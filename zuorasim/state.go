@@ -22,6 +22,7 @@ type store struct {
 	paymentMethods map[string]bool // ids of payment methods (collection to come); referenced by accounts
 	currencies     []string        // currencies enabled in the tenant
 	cat            catalogStore    // products, plans, charges (= prices), units of measure: catalog.go
+	ord            orderStore      // subscriptions, orders, invoices, payments, notifications: orders.go
 }
 
 func newStore(customFields map[string][]string, currencies []string) *store {
@@ -49,6 +50,7 @@ func (st *store) reset(customFields map[string][]string, currencies []string) {
 	st.paymentMethods = map[string]bool{}
 	st.currencies = normalizeCurrencies(currencies)
 	st.cat = newCatalogStore()
+	st.ord = newOrderStore()
 }
 
 func (st *store) defineCustomField(object, name string) {
@@ -71,22 +73,22 @@ func (st *store) customFieldNames(object string) []string {
 // State is a snapshot of every collection, each object shaped as Zuora's own API returns it (Quickstart objects
 // in snake_case with custom_fields). Collections without an implementation yet are empty lists.
 type State struct {
-	Accounts                []Account       `json:"accounts"`
-	Products                []Product       `json:"products"`
-	Plans                   []Plan          `json:"plans"`
-	Prices                  []Price         `json:"prices"`
-	ProductRatePlanCharges  []V1Charge      `json:"productRatePlanCharges"`
-	UnitsOfMeasure          []UnitOfMeasure `json:"unitsOfMeasure"`
-	Subscriptions           []any           `json:"subscriptions"`
-	Orders                  []any           `json:"orders"`
-	Invoices                []any           `json:"invoices"`
-	Payments                []any           `json:"payments"`
-	PaymentMethods          []any           `json:"paymentMethods"`
-	UsageRecords            []any           `json:"usageRecords"`
-	EventTriggers           []any           `json:"eventTriggers"`
-	CalloutTemplates        []any           `json:"calloutTemplates"`
-	NotificationDefinitions []any           `json:"notificationDefinitions"`
-	CustomObjectDefinitions []any           `json:"customObjectDefinitions"`
+	Accounts                []Account        `json:"accounts"`
+	Products                []Product        `json:"products"`
+	Plans                   []Plan           `json:"plans"`
+	Prices                  []Price          `json:"prices"`
+	ProductRatePlanCharges  []V1Charge       `json:"productRatePlanCharges"`
+	UnitsOfMeasure          []UnitOfMeasure  `json:"unitsOfMeasure"`
+	Subscriptions           []V1Subscription `json:"subscriptions"`
+	Orders                  []V1Order        `json:"orders"`
+	Invoices                []V1Invoice      `json:"invoices"`
+	Payments                []V1Payment      `json:"payments"`
+	PaymentMethods          []any            `json:"paymentMethods"`
+	UsageRecords            []any            `json:"usageRecords"`
+	EventTriggers           []any            `json:"eventTriggers"`
+	CalloutTemplates        []any            `json:"calloutTemplates"`
+	NotificationDefinitions []any            `json:"notificationDefinitions"`
+	CustomObjectDefinitions []any            `json:"customObjectDefinitions"`
 }
 
 // State returns a deep copy of the tenant's data. Accounts carry their bill_to and sold_to contacts expanded.
@@ -94,14 +96,15 @@ func (s *Sim) State() State {
 	s.store.mu.RLock()
 	defer s.store.mu.RUnlock()
 	st := State{
-		Accounts:      make([]Account, 0, len(s.store.accounts)),
-		Subscriptions: []any{}, Orders: []any{}, Invoices: []any{}, Payments: []any{}, PaymentMethods: []any{},
-		UsageRecords: []any{}, EventTriggers: []any{}, CalloutTemplates: []any{}, NotificationDefinitions: []any{},
+		Accounts:       make([]Account, 0, len(s.store.accounts)),
+		PaymentMethods: []any{},
+		UsageRecords:   []any{}, EventTriggers: []any{}, CalloutTemplates: []any{}, NotificationDefinitions: []any{},
 		CustomObjectDefinitions: []any{},
 	}
 	for _, a := range s.store.accounts {
 		st.Accounts = append(st.Accounts, s.store.renderAccount(a, expandSet{"bill_to": true, "sold_to": true}))
 	}
 	s.store.catalogState(&st, s.today())
+	s.store.orderState(&st, s.today())
 	return st
 }

@@ -48,6 +48,11 @@ import (
 //     plain string (no format, pattern or enum), that code also accepts an integer. Every other field of the
 //     envelope, and string codes such as the notification APIs' "MissingRequiredField", are checked as before.
 //
+//  5. decimal(22,9) written as bounds: a few V1 number fields (e.g. PostOrderResponseType.writeOff[].amount)
+//     carry minimum 9 and maximum 22 — the precision and scale of Zuora's decimal columns, not a value range —
+//     so any real write-off amount outside 9..22 would fail. On number schemas with exactly those two bounds the
+//     bounds are dropped; the type is still checked.
+//
 // Not adjusted, deliberately: defaults of the wrong type (e.g. GETSubscriptionTypeWithSuccess default false on
 // a string) only break doc.Validate, which is not called, and request defaults are never applied
 // (SkipSettingDefaults). Formats kin-openapi does not know (decimal, BigDecimal, URL, UUID, datetime, ...) are
@@ -78,6 +83,7 @@ func adjustSpec(name Spec, doc *openapi3.T) []string {
 	if name == SpecV1 {
 		out = append(out, addCrossCuttingStatuses(name, doc)...)
 		out = append(out, numericReasonCodes(name, doc)...)
+		out = append(out, precisionBounds(name, doc)...)
 	}
 
 	_ = doc.WalkSchemas(func(pointer string, ref *openapi3.SchemaRef) error {
@@ -237,5 +243,24 @@ func addCrossCuttingStatuses(name Spec, doc *openapi3.T) []string {
 			out = append(out, fmt.Sprintf("%s: status %d (no body schema) added to %d operations that did not list it", name, status, n))
 		}
 	}
+	return out
+}
+
+// precisionBounds drops minimum 9 / maximum 22 from number schemas (adjustment 5).
+func precisionBounds(name Spec, doc *openapi3.T) []string {
+	var out []string
+	_ = doc.WalkSchemas(func(pointer string, ref *openapi3.SchemaRef) error {
+		for prop, p := range ref.Value.Properties {
+			v := p.Value
+			if v == nil || !v.Type.Is(openapi3.TypeNumber) || v.Min == nil || v.Max == nil || *v.Min != 9 || *v.Max != 22 {
+				continue
+			}
+			v.Min, v.Max = nil, nil
+			out = append(out, fmt.Sprintf("%s: %s.%s: dropped minimum 9 / maximum 22 (decimal precision, not a range)",
+				name, describeSchema(pointer, ref), prop))
+		}
+		return nil
+	})
+	slices.Sort(out)
 	return out
 }

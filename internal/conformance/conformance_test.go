@@ -408,3 +408,18 @@ func TestConcurrentChecks(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestWriteOffAmountIsNotBoundedByDecimalPrecision(t *testing.T) {
+	c := Load(t)
+	req := httptest.NewRequest(http.MethodPost, "/v1/orders", nil)
+	body := []byte(`{"success":true,"orderNumber":"O-1","accountNumber":"A-1","status":"Completed",
+		"writeOff":[{"amount":271.5,"invoiceNumber":"INV1","status":"Success","writeOffCreditMemoNumber":"CM1"}]}`)
+	h := http.Header{"Content-Type": {"application/json"}, "Zuora-Request-Id": {strings.Repeat("a", 36)}}
+	if err := c.CheckResponse(req, http.StatusOK, h, body); err != nil {
+		t.Fatalf("a write-off of 271.5 must pass: %v", err)
+	}
+	bad := []byte(`{"success":true,"writeOff":[{"amount":"lots"}]}`)
+	if err := c.CheckResponse(req, http.StatusOK, h, bad); err == nil {
+		t.Fatal("the amount's type must still be checked")
+	}
+}

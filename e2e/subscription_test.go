@@ -1,0 +1,269 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zuora-sync/zuora-sync/consumer"
+	"github.com/zuora-sync/zuora-sync/events"
+	"github.com/zuora-sync/zuora-sync/handlers"
+	"github.com/zuora-sync/zuora-sync/internal/app"
+	"github.com/zuora-sync/zuora-sync/rpc"
+	"github.com/zuora-sync/zuora-sync/zuoraapi"
+)
+
+// subscriptionWorld syncs the sample catalog and one customer, the ground every subscription test stands on.
+func subscriptionWorld(t *testing.T) (*harness, *app.App) {
+	h := newHarness(t)
+	a := h.startConsumer()
+	var ids []string
+	for _, pk := range sampleCatalog(t) {
+		ids = append(ids, h.publishPackage(pk))
+	}
+	ids = append(ids, h.customerEvent(events.TypeStiggCustomerCreated, customer("cust-sub", "Sub Scriber")))
+	for _, id := range ids {
+		if typ, out := h.waitOutcome(id, 30*time.Second); !strings.HasSuffix(typ, ".synced") {
+			t.Fatalf("setup: %s %+v", typ, out)
+		}
+	}
+	return h, a
+}
+
+func proSubscription(id string) *events.Subscription {
+	return &events.Subscription{
+		SubscriptionID: id, CustomerID: "cust-sub", PlanID: "plan-pro", BillingPeriod: events.BillingPeriodMonthly,
+		Currency: "USD", StartDate: time.Now().UTC().Format("2006-01-02"),
+		Units:                   []events.FeatureQuantity{{FeatureID: "feature-seats", Quantity: 5}},
+		Addons:                  []events.AddonQuantity{{AddonID: "addon-storage", Quantity: 50}},
+		PaymentCollectionMethod: events.PaymentCollectionInvoice,
+		EntityURL:               "https://app.stigg.io/subscriptions/" + id, ResourceID: "resource-1",
+	}
+}
+
+func (h *harness) subscriptionEvent(typ string, payload events.Payload, subID string) string {
+	ev := h.newEvent(typ, subID, "cust-sub", payload)
+	h.publish(ev)
+	return ev.ID()
+}
+
+func (h *harness) zuoraSubscription(a *app.App, number string) *zuoraapi.SubscriptionV1 {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := a.Zuora.GetSubscriptionV1(zuoraapi.WithEventID(ctx, "test-read"), number)
+	if err != nil {
+		h.t.Fatalf("read subscription %s: %v", number, err)
+	}
+	return s
+}
+
+func (h *harness) ordersOf(a *app.App, number, status string) []zuoraapi.Order {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	orders, err := a.Zuora.ListSubscriptionOrders(ctx, number, status)
+	if err != nil {
+		h.t.Fatalf("list orders of %s: %v", number, err)
+	}
+	return orders
+}
+
+// quantities maps each current rate plan's product rate plan id to its charges' quantities.
+func quantities(s *zuoraapi.SubscriptionV1) map[string][]string {
+	out := map[string][]string{}
+	for _, rp := range s.CurrentRatePlans() {
+		var qs []string
+		for _, c := range rp.RatePlanCharges {
+			if c.Quantity != nil {
+				qs = append(qs, c.Quantity.String())
+			}
+		}
+		out[rp.RatePlanName] = qs
+	}
+	return out
+}
+
+func TestSubscriptionLifecycle(t *testing.T) {
+	h, a := subscriptionWorld(t)
+	sub := proSubscription("sub-life")
+	number := "stigg-sub-life"
+
+	// Create with an add-on and quantities: one order, custom fields, first invoice.
+	id := h.subscriptionEvent(events.TypeStiggSubscriptionCreated, &events.SubscriptionCreated{Subscription: *sub}, sub.SubscriptionID)
+	typ, out := h.waitOutcome(id, 30*time.Second)
+	if typ != events.TypeOutSubscriptionSynced || out.Action != "created" || out.Zuora[events.ZuoraOrderNumber] == "" {
+		t.Fatalf("create: %s %+v", typ, out)
+	}
+	z := h.zuoraSubscription(a, number)
+	if len(z.CurrentRatePlans()) != 2 || z.CustomFields[handlers.FieldStiggCustomerID] != "cust-sub" ||
+		z.CustomFields[handlers.FieldStiggResourceID] != "resource-1" {
+		t.Fatalf("created subscription: %d rate plans, custom fields %v", len(z.CurrentRatePlans()), z.CustomFields)
+	}
+	if out.Zuora[events.ZuoraInvoiceNumber] == "" {
+		t.Errorf("an INVOICE subscription is billed on creation: outcome %v", out.Zuora)
+	}
+
+	// Upgrade now: more seats and the API-calls add-on, in one order.
+	sub.Units[0].Quantity = 12
+	sub.Addons = append(sub.Addons, events.AddonQuantity{AddonID: "addon-api-calls", Quantity: 1})
+	ordersBefore := len(h.ordersOf(a, number, ""))
+	id = h.subscriptionEvent(events.TypeStiggSubscriptionUpdated, &events.SubscriptionUpdated{Subscription: *sub}, sub.SubscriptionID)
+	if _, out = h.waitOutcome(id, 30*time.Second); out.Action != "updated" {
+		t.Fatalf("upgrade: %+v", out)
+	}
+	if n := len(h.ordersOf(a, number, "")); n != ordersBefore+1 {
+		t.Fatalf("an upgrade must be one order, orders went %d → %d", ordersBefore, n)
+	}
+	z = h.zuoraSubscription(a, number)
+	if len(z.CurrentRatePlans()) != 3 || !strings.Contains(strings.Join(quantities(z)["Pro (Monthly)"], ","), "12") {
+		t.Fatalf("after upgrade: %v", quantities(z))
+	}
+
+	// The same update again changes nothing and sends no order.
+	id = h.subscriptionEvent(events.TypeStiggSubscriptionUpdated, &events.SubscriptionUpdated{Subscription: *sub}, sub.SubscriptionID)
+	if _, out = h.waitOutcome(id, 30*time.Second); out.Action != "unchanged" {
+		t.Fatalf("repeat update: %+v", out)
+	}
+
+	// Downgrade at the end of the billing period: a scheduled order, nothing changes yet.
+	down := *sub
+	down.Units = []events.FeatureQuantity{{FeatureID: "feature-seats", Quantity: 3}}
+	down.Addons = []events.AddonQuantity{{AddonID: "addon-storage", Quantity: 50}}
+	id = h.subscriptionEvent(events.TypeStiggSubscriptionUpdated,
+		&events.SubscriptionUpdated{Subscription: down, ScheduleStrategy: events.ScheduleEndOfBillingPeriod}, sub.SubscriptionID)
+	if _, out = h.waitOutcome(id, 30*time.Second); out.Action != "scheduled" {
+		t.Fatalf("scheduled downgrade: %+v", out)
+	}
+	first := out.Zuora[events.ZuoraOrderNumber]
+	if pending := h.ordersOf(a, number, zuoraapi.OrderStatusScheduled); len(pending) != 1 || pending[0].OrderNumber != first {
+		t.Fatalf("pending scheduled orders %+v, want exactly %s", pending, first)
+	}
+	if len(h.zuoraSubscription(a, number).CurrentRatePlans()) != 3 {
+		t.Fatal("a scheduled downgrade must not change the subscription before its date")
+	}
+
+	// Replaced by another scheduled change: the first is cancelled, one stays pending.
+	down.Units[0].Quantity = 4
+	id = h.subscriptionEvent(events.TypeStiggSubscriptionUpdated,
+		&events.SubscriptionUpdated{Subscription: down, ScheduleStrategy: events.ScheduleEndOfBillingPeriod}, sub.SubscriptionID)
+	if _, out = h.waitOutcome(id, 30*time.Second); out.Action != "scheduled" || out.Zuora[events.ZuoraOrderNumber] == first {
+		t.Fatalf("replacement schedule: %+v", out)
+	}
+	pending := h.ordersOf(a, number, zuoraapi.OrderStatusScheduled)
+	if len(pending) != 1 || pending[0].OrderNumber != out.Zuora[events.ZuoraOrderNumber] {
+		t.Fatalf("after replacing: pending %+v", pending)
+	}
+
+	// Replay everything so far: no second subscription, no new orders, still one pending scheduled order.
+	ordersBefore = len(h.ordersOf(a, number, ""))
+	h.waitIdle(consumer.StreamStigg, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, _, err := replayAll(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	h.waitIdle(consumer.StreamStigg, 60*time.Second)
+	if n := len(h.ordersOf(a, number, "")); n != ordersBefore {
+		t.Fatalf("replay created orders: %d → %d", ordersBefore, n)
+	}
+	if p := h.ordersOf(a, number, zuoraapi.OrderStatusScheduled); len(p) != 1 {
+		t.Fatalf("after replay: %d pending scheduled orders, want 1", len(p))
+	}
+	if subs := h.sim.State().Subscriptions; len(subs) != 1 {
+		t.Fatalf("after replay: %d subscriptions in Zuora, want 1", len(subs))
+	}
+
+	// An immediate cancellation with write-off supersedes the scheduled change.
+	cid := h.subscriptionEvent(events.TypeStiggSubscriptionCanceled, &events.SubscriptionCanceled{
+		SubscriptionID: sub.SubscriptionID, CustomerID: "cust-sub", CancellationTime: events.CancelImmediate, WriteOffOpenBalance: true,
+	}, sub.SubscriptionID)
+	if _, out = h.waitOutcome(cid, 30*time.Second); out.Action != "cancelled" {
+		t.Fatalf("cancel: %+v", out)
+	}
+	if p := h.ordersOf(a, number, zuoraapi.OrderStatusScheduled); len(p) != 0 {
+		t.Fatalf("the cancellation must cancel the pending scheduled order, %d left", len(p))
+	}
+	if z = h.zuoraSubscription(a, number); z.Status != zuoraapi.SubscriptionStatusCancelled {
+		t.Fatalf("status after immediate cancel: %s", z.Status)
+	}
+	hasWriteOff := false
+	for k := range out.Zuora {
+		hasWriteOff = hasWriteOff || strings.HasPrefix(k, "writeOffCreditMemo.")
+	}
+	if !hasWriteOff {
+		t.Errorf("write-off requested but the outcome names no credit memo: %v (%s)", out.Zuora, out.Reason)
+	}
+}
+
+func TestSubscriptionBeforeItsCustomerIsEventuallyCorrect(t *testing.T) {
+	h := newHarness(t)
+	h.startConsumer()
+	sub := proSubscription("sub-early")
+	id := h.subscriptionEvent(events.TypeStiggSubscriptionCreated, &events.SubscriptionCreated{Subscription: *sub}, sub.SubscriptionID)
+	time.Sleep(500 * time.Millisecond) // it waits: neither the customer nor the catalog is in Zuora yet
+	if _, _, done := h.outcomeFor(id); done {
+		t.Fatal("the subscription cannot be synced before its customer and plan")
+	}
+	for _, pk := range sampleCatalog(t) {
+		h.publishPackage(pk)
+	}
+	h.customerEvent(events.TypeStiggCustomerCreated, customer("cust-sub", "Late Customer"))
+	if typ, out := h.waitOutcome(id, 60*time.Second); out.Action != "created" {
+		t.Fatalf("outcome %s %+v", typ, out)
+	}
+	if len(h.dlq()) != 0 {
+		t.Fatalf("waiting for a dependency must not dead-letter: %+v", h.dlq())
+	}
+}
+
+func TestSubscriptionValidationErrorIsDeadLettered(t *testing.T) {
+	h, _ := subscriptionWorld(t)
+	sub := proSubscription("sub-toomany")
+	sub.Units[0].Quantity = 501 // the seat charge allows at most 500
+	id := h.subscriptionEvent(events.TypeStiggSubscriptionCreated, &events.SubscriptionCreated{Subscription: *sub}, sub.SubscriptionID)
+	typ, out := h.waitOutcome(id, 30*time.Second)
+	if typ != events.TypeOutSubscriptionFailed || out.Reason == "" {
+		t.Fatalf("outcome %s %+v", typ, out)
+	}
+	if dl := h.dlq(); len(dl) != 1 || dl[0].Class != "permanent" {
+		t.Fatalf("dead letters %+v", dl)
+	}
+	t.Logf("reason: %s", out.Reason)
+}
+
+func TestPreviewsPriceWithZuora(t *testing.T) {
+	h, a := subscriptionWorld(t)
+	sub := proSubscription("sub-preview")
+	r := h.request(rpc.SubjectOrderPreview, handlers.OrderPreviewRequest{Subscription: *sub, Periods: 2}, 10*time.Second, nil)
+	if r.Error != nil {
+		t.Fatalf("order preview: %+v", r.Error)
+	}
+	var p struct {
+		Total    float64 `json:"total"`
+		Invoices []struct {
+			Amount float64                   `json:"amount"`
+			Lines  []struct{ Charge string } `json:"lines"`
+		} `json:"invoices"`
+	}
+	decode(t, r.Raw, &p)
+	if len(p.Invoices) != 2 || p.Invoices[0].Amount <= 0 || len(p.Invoices[0].Lines) == 0 {
+		t.Fatalf("preview of a new subscription: %s", r.Raw)
+	}
+	// 49 base + 5 seats × 12.5 + 50 GB × 0.5 (volume tier 1) = 136.5 per month.
+	if p.Invoices[0].Amount != 136.5 {
+		t.Errorf("first month %v, want 136.5 (%s)", p.Invoices[0].Amount, r.Raw)
+	}
+
+	h.waitOutcome(h.subscriptionEvent(events.TypeStiggSubscriptionCreated, &events.SubscriptionCreated{Subscription: *sub}, sub.SubscriptionID), 30*time.Second)
+	r = h.request(rpc.SubjectNextInvoice, handlers.NextInvoiceRequest{SubscriptionID: sub.SubscriptionID}, 10*time.Second, nil)
+	if r.Error != nil {
+		t.Fatalf("next invoice preview: %+v", r.Error)
+	}
+	decode(t, r.Raw, &p)
+	if len(p.Invoices) == 0 || p.Invoices[0].Amount <= 0 {
+		t.Fatalf("next invoice: %s", r.Raw)
+	}
+	_ = a
+}
