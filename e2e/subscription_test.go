@@ -267,3 +267,56 @@ func TestPreviewsPriceWithZuora(t *testing.T) {
 	}
 	_ = a
 }
+
+func TestDowngradesNowAndAtPeriodEnd(t *testing.T) {
+	h, a := subscriptionWorld(t)
+	sub := proSubscription("sub-down")
+	number := "stigg-sub-down"
+	sub.Addons = append(sub.Addons, events.AddonQuantity{AddonID: "addon-api-calls", Quantity: 1})
+	h.waitOutcome(h.subscriptionEvent(events.TypeStiggSubscriptionCreated, &events.SubscriptionCreated{Subscription: *sub}, sub.SubscriptionID), 30*time.Second)
+
+	// Downgrade now: drop an add-on and seats, one order.
+	sub.Addons = sub.Addons[:1]
+	sub.Units[0].Quantity = 2
+	_, out := h.waitOutcome(h.subscriptionEvent(events.TypeStiggSubscriptionUpdated,
+		&events.SubscriptionUpdated{Subscription: *sub, ScheduleStrategy: events.ScheduleImmediate}, sub.SubscriptionID), 30*time.Second)
+	if out.Action != "updated" {
+		t.Fatalf("downgrade now: %+v", out)
+	}
+	z := h.zuoraSubscription(a, number)
+	if len(z.CurrentRatePlans()) != 2 || !strings.Contains(strings.Join(quantities(z)["Pro (Monthly)"], ","), "2") {
+		t.Fatalf("after the immediate downgrade: %v", quantities(z))
+	}
+
+	// Downgrade at the end of the billing period: scheduled, then applied when Zuora's clock reaches the date.
+	sub.Units[0].Quantity = 1
+	_, out = h.waitOutcome(h.subscriptionEvent(events.TypeStiggSubscriptionUpdated,
+		&events.SubscriptionUpdated{Subscription: *sub, ScheduleStrategy: events.ScheduleEndOfBillingPeriod}, sub.SubscriptionID), 30*time.Second)
+	if out.Action != "scheduled" {
+		t.Fatalf("scheduled downgrade: %+v", out)
+	}
+	order := out.Zuora[events.ZuoraOrderNumber]
+	h.sim.Advance(40 * 24 * time.Hour)
+	z = h.zuoraSubscription(a, number)
+	if !strings.Contains(strings.Join(quantities(z)["Pro (Monthly)"], ","), "1") {
+		t.Fatalf("after the period ended the scheduled downgrade must apply: %v", quantities(z))
+	}
+	completed := false
+	for _, o := range h.ordersOf(a, number, "") {
+		completed = completed || (o.OrderNumber == order && o.Status == zuoraapi.OrderStatusCompleted)
+	}
+	if !completed {
+		t.Fatalf("scheduled order %s did not complete", order)
+	}
+
+	// Cancel at the end of the billing period.
+	_, out = h.waitOutcome(h.subscriptionEvent(events.TypeStiggSubscriptionCanceled, &events.SubscriptionCanceled{
+		SubscriptionID: sub.SubscriptionID, CustomerID: "cust-sub", CancellationTime: events.CancelEndOfBillingPeriod,
+	}, sub.SubscriptionID), 30*time.Second)
+	if out.Action != "cancelled" {
+		t.Fatalf("cancel at period end: %+v", out)
+	}
+	if z = h.zuoraSubscription(a, number); z.Status != zuoraapi.SubscriptionStatusCancelled || z.SubscriptionEndDate == "" {
+		t.Fatalf("after cancel at period end: status %s, end %q", z.Status, z.SubscriptionEndDate)
+	}
+}

@@ -14,10 +14,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	zuorasync "github.com/zuora-sync/zuora-sync"
 	"github.com/zuora-sync/zuora-sync/bridge"
 	"github.com/zuora-sync/zuora-sync/events"
+	"github.com/zuora-sync/zuora-sync/handlers"
 	"github.com/zuora-sync/zuora-sync/internal/app"
+	"github.com/zuora-sync/zuora-sync/rpc"
 )
 
 // runDemo is `make run`: the whole system in one process with no configuration — an embedded JetStream server,
@@ -91,6 +95,9 @@ func runDemo(ctx context.Context, args []string, out io.Writer, log *slog.Logger
 		return err
 	}
 	if err := printZuora(out, a); err != nil {
+		return err
+	}
+	if err := demoSubscription(ctx, out, a); err != nil {
 		return err
 	}
 	printHowTo(out, natsURL, a.SimURL)
@@ -222,6 +229,113 @@ func printZuora(out io.Writer, a *app.App) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// demoSubscription walks one subscription through its life: subscribe, upgrade now, schedule a downgrade for the
+// end of the billing period, and preview an order through the request/reply service.
+func demoSubscription(ctx context.Context, out io.Writer, a *app.App) error {
+	sub := events.Subscription{
+		SubscriptionID: "sub-acme-pro", CustomerID: "cust-acme", PlanID: "plan-pro",
+		BillingPeriod: events.BillingPeriodMonthly, Currency: "USD", StartDate: time.Now().UTC().Format("2006-01-02"),
+		Units:                   []events.FeatureQuantity{{FeatureID: "feature-seats", Quantity: 5}},
+		Addons:                  []events.AddonQuantity{{AddonID: "addon-storage", Quantity: 50}},
+		PaymentCollectionMethod: events.PaymentCollectionInvoice,
+		EntityURL:               "https://app.stigg.io/subscriptions/sub-acme-pro",
+	}
+	steps := []struct {
+		say     string
+		typ     string
+		payload events.Payload
+	}{
+		{"subscribes to Pro with 5 seats and 50 GB of storage", events.TypeStiggSubscriptionCreated, &events.SubscriptionCreated{Subscription: sub}},
+		{"upgrades now to 10 seats and adds API calls", events.TypeStiggSubscriptionUpdated, func() events.Payload {
+			up := sub
+			up.Units = []events.FeatureQuantity{{FeatureID: "feature-seats", Quantity: 10}}
+			up.Addons = []events.AddonQuantity{{AddonID: "addon-storage", Quantity: 50}, {AddonID: "addon-api-calls", Quantity: 1}}
+			return &events.SubscriptionUpdated{Subscription: up}
+		}()},
+		{"schedules a downgrade to 3 seats at the end of the billing period", events.TypeStiggSubscriptionUpdated, func() events.Payload {
+			down := sub
+			down.Units = []events.FeatureQuantity{{FeatureID: "feature-seats", Quantity: 3}}
+			return &events.SubscriptionUpdated{Subscription: down, ScheduleStrategy: events.ScheduleEndOfBillingPeriod}
+		}()},
+	}
+	fmt.Fprintln(out, "\nA subscription's life (customer cust-acme):")
+	for _, st := range steps {
+		before, _ := a.IDs.Get(ctx, "subscription", sub.SubscriptionID)
+		if err := publish(ctx, a, st.typ, sub.SubscriptionID, st.payload); err != nil {
+			return err
+		}
+		// Wait until the id map records this step.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			e, err := a.IDs.Get(ctx, "subscription", sub.SubscriptionID)
+			if err == nil && (before == nil || e.SourceEventID != before.SourceEventID) {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("subscription step %q not synced after 30s: see `go run ./cmd/consumer dlq list`", st.say)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		fmt.Fprintf(out, "  - %s\n", st.say)
+	}
+	zs, ok := a.Sim.Subscription("stigg-" + sub.SubscriptionID)
+	if ok {
+		b, _ := json.Marshal(zs)
+		var view struct {
+			SubscriptionNumber string `json:"subscriptionNumber"`
+			Status             string `json:"status"`
+			Version            int    `json:"version"`
+			RatePlans          []struct {
+				RatePlanName   string `json:"ratePlanName"`
+				LastChangeType string `json:"lastChangeType"`
+			} `json:"ratePlans"`
+		}
+		_ = json.Unmarshal(b, &view)
+		fmt.Fprintf(out, "  Zuora subscription %s: %s, version %d, rate plans:", view.SubscriptionNumber, view.Status, view.Version)
+		for _, rp := range view.RatePlans {
+			if rp.LastChangeType != "Remove" {
+				fmt.Fprintf(out, " %q", rp.RatePlanName)
+			}
+		}
+		fmt.Fprintln(out)
+	}
+	for _, o := range a.Sim.Orders() {
+		b, _ := json.Marshal(o)
+		var view struct {
+			OrderNumber       string `json:"orderNumber"`
+			Status            string `json:"status"`
+			SchedulingOptions *struct {
+				ScheduledDate string `json:"scheduledDate"`
+			} `json:"schedulingOptions"`
+		}
+		_ = json.Unmarshal(b, &view)
+		if view.Status == "Scheduled" && view.SchedulingOptions != nil {
+			fmt.Fprintf(out, "  pending scheduled order %s runs on %s\n", view.OrderNumber, view.SchedulingOptions.ScheduledDate)
+		}
+	}
+
+	// A preview through the request/reply subject, as Stigg's checkout would ask it.
+	preview := handlers.OrderPreviewRequest{Periods: 2, Subscription: events.Subscription{
+		SubscriptionID: "sub-globex-preview", CustomerID: "cust-globex", PlanID: "plan-pro",
+		BillingPeriod: events.BillingPeriodMonthly, Currency: "EUR", StartDate: time.Now().UTC().Format("2006-01-02"),
+		Units: []events.FeatureQuantity{{FeatureID: "feature-seats", Quantity: 8}},
+	}}
+	body, _ := json.Marshal(preview)
+	resp, err := a.NC.RequestMsgWithContext(ctx, &nats.Msg{Subject: rpc.SubjectOrderPreview, Data: body})
+	if err != nil {
+		return fmt.Errorf("order preview: %w", err)
+	}
+	var p handlers.Preview
+	if err := json.Unmarshal(resp.Data, &p); err != nil || len(p.Invoices) == 0 {
+		return fmt.Errorf("order preview answered %s", resp.Data)
+	}
+	fmt.Fprintf(out, "\nOrder preview (%s, Pro with 8 seats, 2 months) via %s: total %s %s\n", "cust-globex", rpc.SubjectOrderPreview, p.Total, p.Currency)
+	for _, inv := range p.Invoices {
+		fmt.Fprintf(out, "  invoice %s: %s\n", inv.TargetDate, inv.Amount)
+	}
+	return nil
 }
 
 func printHowTo(out io.Writer, natsURL, simURL string) {

@@ -60,7 +60,8 @@ func TestDemoSyncsSampleCustomers(t *testing.T) {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
 	for _, want := range []string{"Zuora accounts in the simulator (3)", "cust-acme", "Net 30", "cust-globex", "Net 15", "nats --server",
-		"Zuora catalog (4 products, 4 plans, 6 charges)", "stigg-plan-pro", "Pro (Annual)", "API Call usage"} {
+		"Zuora catalog (4 products, 4 plans, 6 charges)", "stigg-plan-pro", "Pro (Annual)", "API Call usage",
+		"upgrades now to 10 seats", "pending scheduled order", "Order preview", "total 274 EUR"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
