@@ -91,11 +91,14 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	number := "stigg-sub-life"
 
 	// Create with an add-on and quantities: one order, custom fields, first invoice.
+	h.sim.ResetRequests()
 	id := h.subscriptionEvent(events.TypeStiggSubscriptionCreated, &events.SubscriptionCreated{Subscription: *sub}, sub.SubscriptionID)
 	typ, out := h.waitOutcome(id, 30*time.Second)
 	if typ != events.TypeOutSubscriptionSynced || out.Action != "created" || out.Zuora[events.ZuoraOrderNumber] == "" {
 		t.Fatalf("create: %s %+v", typ, out)
 	}
+	t.Logf("create: Zuora calls %v", h.zuoraCalls())
+	h.sim.ResetRequests()
 	z := h.zuoraSubscription(a, number)
 	if len(z.CurrentRatePlans()) != 2 || z.CustomFields[handlers.FieldStiggCustomerID] != "cust-sub" ||
 		z.CustomFields[handlers.FieldStiggResourceID] != "resource-1" {
@@ -109,10 +112,12 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	sub.Units[0].Quantity = 12
 	sub.Addons = append(sub.Addons, events.AddonQuantity{AddonID: "addon-api-calls", Quantity: 1})
 	ordersBefore := len(h.ordersOf(a, number, ""))
+	h.sim.ResetRequests()
 	id = h.subscriptionEvent(events.TypeStiggSubscriptionUpdated, &events.SubscriptionUpdated{Subscription: *sub}, sub.SubscriptionID)
 	if _, out = h.waitOutcome(id, 30*time.Second); out.Action != "updated" {
 		t.Fatalf("upgrade: %+v", out)
 	}
+	t.Logf("upgrade now: Zuora calls %v", h.zuoraCalls())
 	if n := len(h.ordersOf(a, number, "")); n != ordersBefore+1 {
 		t.Fatalf("an upgrade must be one order, orders went %d → %d", ordersBefore, n)
 	}
@@ -128,6 +133,7 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	}
 
 	// Downgrade at the end of the billing period: a scheduled order, nothing changes yet.
+	h.sim.ResetRequests()
 	down := *sub
 	down.Units = []events.FeatureQuantity{{FeatureID: "feature-seats", Quantity: 3}}
 	down.Addons = []events.AddonQuantity{{AddonID: "addon-storage", Quantity: 50}}
@@ -137,6 +143,7 @@ func TestSubscriptionLifecycle(t *testing.T) {
 		t.Fatalf("scheduled downgrade: %+v", out)
 	}
 	first := out.Zuora[events.ZuoraOrderNumber]
+	t.Logf("scheduled downgrade: Zuora calls %v", h.zuoraCalls())
 	if pending := h.ordersOf(a, number, zuoraapi.OrderStatusScheduled); len(pending) != 1 || pending[0].OrderNumber != first {
 		t.Fatalf("pending scheduled orders %+v, want exactly %s", pending, first)
 	}
