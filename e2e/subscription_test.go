@@ -12,6 +12,7 @@ import (
 	"github.com/zuora-sync/zuora-sync/internal/app"
 	"github.com/zuora-sync/zuora-sync/rpc"
 	"github.com/zuora-sync/zuora-sync/zuoraapi"
+	"github.com/zuora-sync/zuora-sync/zuorasim"
 )
 
 // subscriptionWorld syncs the sample catalog and one customer, the ground every subscription test stands on.
@@ -271,6 +272,29 @@ func TestPreviewsPriceWithZuora(t *testing.T) {
 	decode(t, r.Raw, &p)
 	if len(p.Invoices) == 0 || p.Invoices[0].Amount <= 0 {
 		t.Fatalf("next invoice: %s", r.Raw)
+	}
+
+	// A proposed change of the existing subscription is previewed as the order that would make it.
+	h.sim.ResetRequests()
+	more := *sub
+	more.Units = []events.FeatureQuantity{{FeatureID: "feature-seats", Quantity: 9}}
+	r = h.request(rpc.SubjectOrderPreview, handlers.OrderPreviewRequest{Subscription: more, Periods: 2}, 10*time.Second, nil)
+	if r.Error != nil {
+		t.Fatalf("update preview: %+v", r.Error)
+	}
+	if calls := strings.Join(h.zuoraCalls(), " "); strings.Contains(calls, "POST /v1/orders ") || !strings.Contains(calls, "POST /v1/orders/preview") {
+		t.Fatalf("a preview must preview, not order: %s", calls)
+	}
+	decode(t, r.Raw, &p)
+	if len(p.Invoices) == 0 {
+		t.Fatalf("update preview: %s", r.Raw)
+	}
+
+	// Zuora down: a retryable error with a code, not a hang.
+	h.sim.InjectFault(zuorasim.Fault{PathPrefix: "/v1/orders/preview", Status: 503, Probability: 1})
+	r = h.request(rpc.SubjectOrderPreview, handlers.OrderPreviewRequest{Subscription: more}, 10*time.Second, nil)
+	if r.Error == nil || r.Error.Code != "zuora_unavailable" || !r.Error.Retryable {
+		t.Fatalf("preview with Zuora down: %s", r.Raw)
 	}
 	_ = a
 }
