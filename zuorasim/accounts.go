@@ -296,12 +296,6 @@ func (s *Sim) handlePatchAccount(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, project(out, parseFields(r, "account"), parseExpand(r)))
 }
 
-// listAccountResponse is the Quickstart listAccountResponse schema.
-type listAccountResponse struct {
-	NextPage *string `json:"next_page"`
-	Data     []any   `json:"data"`
-}
-
 func (s *Sim) handleListAccounts(w http.ResponseWriter, r *http.Request) {
 	p, e := parseListParams(r, "account")
 	if e != nil {
@@ -310,25 +304,9 @@ func (s *Sim) handleListAccounts(w http.ResponseWriter, r *http.Request) {
 	}
 	st := s.store
 	st.mu.RLock()
-	var matched []Account
-	for _, a := range st.accounts {
-		ok, err := matches(p.filters, func(f string) (string, bool) { return st.accountFieldValue(a, f) })
-		if err != nil {
-			st.mu.RUnlock()
-			s.fail(w, r, errInvalid("filter[]", "%s", err.Error()))
-			return
-		}
-		if ok {
-			matched = append(matched, st.renderAccount(a, p.expand))
-		}
-	}
-	st.mu.RUnlock()
-	items, next := page(matched, p)
-	resp := listAccountResponse{NextPage: next, Data: make([]any, 0, len(items))}
-	for _, a := range items {
-		resp.Data = append(resp.Data, project(a, p.fields, p.expand))
-	}
-	writeJSON(w, http.StatusOK, resp)
+	defer st.mu.RUnlock()
+	serveList(s, w, r, p, st.accounts, st.accountFieldValue,
+		func(a *Account) any { return st.renderAccount(a, p.expand) }, p.expand)
 }
 
 // lookupAccount finds an account by id or account number. Caller holds st.mu.

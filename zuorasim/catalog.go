@@ -137,7 +137,7 @@ type Product struct {
 	StartDate    string            `json:"start_date"`
 	EndDate      string            `json:"end_date"`
 	Active       bool              `json:"active"`
-	Plans        *planList         `json:"plans,omitempty"`
+	Plans        *listPage         `json:"plans,omitempty"`
 	CustomFields map[string]string `json:"custom_fields"`
 	CreatedByID  string            `json:"created_by_id"`
 	CreatedTime  string            `json:"created_time"`
@@ -160,17 +160,6 @@ type productInput struct {
 	Type          *string           `json:"type"`
 	SKU           *string           `json:"sku"`
 	Description   *string           `json:"description"`
-}
-
-// productList is the Quickstart productListResponse (and planList / priceList their twins).
-type productList struct {
-	NextPage *string `json:"next_page"`
-	Data     []any   `json:"data"`
-}
-
-type planList struct {
-	NextPage *string `json:"next_page"`
-	Data     []any   `json:"data"`
 }
 
 func (s *Sim) registerCatalogRoutes(mux *http.ServeMux) {
@@ -249,23 +238,9 @@ func (s *Sim) handleListProducts(w http.ResponseWriter, r *http.Request) {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
 	today := s.today()
-	var matched []*Product
-	for _, prod := range st.cat.products {
-		ok, err := matches(p.filters, func(f string) (string, bool) { return st.productFieldValue(prod, f, today) })
-		if err != nil {
-			s.fail(w, r, errInvalid("filter[]", "%s", err.Error()))
-			return
-		}
-		if ok {
-			matched = append(matched, prod)
-		}
-	}
-	items, next := page(matched, p)
-	resp := productList{NextPage: next, Data: make([]any, 0, len(items))}
-	for _, prod := range items {
-		resp.Data = append(resp.Data, project(st.renderProduct(prod, p.expand, today), p.fields, p.expand))
-	}
-	writeJSON(w, http.StatusOK, resp)
+	serveList(s, w, r, p, st.cat.products,
+		func(prod *Product, f string) (string, bool) { return st.productFieldValue(prod, f, today) },
+		func(prod *Product) any { return st.renderProduct(prod, p.expand, today) }, p.expand)
 }
 
 // lookupProduct finds a product by id or SKU (the Quickstart path takes either). Caller holds st.mu.
@@ -356,7 +331,7 @@ func (st *store) renderProduct(p *Product, exp expandSet, today string) Product 
 	out.Active = activeOn(p.StartDate, p.EndDate, today)
 	out.Plans = nil
 	if exp["plans"] {
-		out.Plans = &planList{Data: []any{}}
+		out.Plans = &listPage{Data: []any{}}
 		for _, pl := range st.cat.plans {
 			if pl.ProductID == p.ID {
 				out.Plans.Data = append(out.Plans.Data, st.renderPlan(pl, nil, today))
@@ -410,7 +385,7 @@ type Plan struct {
 	ActiveCurrencies []string          `json:"active_currencies"`
 	Active           bool              `json:"active"`
 	Product          *Product          `json:"product,omitempty"`
-	Prices           *priceList        `json:"prices,omitempty"`
+	Prices           *listPage         `json:"prices,omitempty"`
 	CustomFields     map[string]string `json:"custom_fields"`
 	CreatedByID      string            `json:"created_by_id"`
 	CreatedTime      string            `json:"created_time"`
@@ -501,23 +476,9 @@ func (s *Sim) handleListPlans(w http.ResponseWriter, r *http.Request) {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
 	today := s.today()
-	var matched []*Plan
-	for _, pl := range st.cat.plans {
-		ok, err := matches(p.filters, func(f string) (string, bool) { return st.planFieldValue(pl, f, today) })
-		if err != nil {
-			s.fail(w, r, errInvalid("filter[]", "%s", err.Error()))
-			return
-		}
-		if ok {
-			matched = append(matched, pl)
-		}
-	}
-	items, next := page(matched, p)
-	resp := planList{NextPage: next, Data: make([]any, 0, len(items))}
-	for _, pl := range items {
-		resp.Data = append(resp.Data, project(st.renderPlan(pl, p.expand, today), p.fields, p.expand))
-	}
-	writeJSON(w, http.StatusOK, resp)
+	serveList(s, w, r, p, st.cat.plans,
+		func(pl *Plan, f string) (string, bool) { return st.planFieldValue(pl, f, today) },
+		func(pl *Plan) any { return st.renderPlan(pl, p.expand, today) }, p.expand)
 }
 
 // lookupPlan finds a plan by id or plan number. Caller holds st.mu.
@@ -649,7 +610,7 @@ func (st *store) renderPlan(pl *Plan, exp expandSet, today string) Plan {
 		}
 	}
 	if exp["prices"] {
-		out.Prices = &priceList{Data: []any{}}
+		out.Prices = &listPage{Data: []any{}}
 		for _, c := range st.cat.charges {
 			if c.PlanID == pl.ID {
 				out.Prices.Data = append(out.Prices.Data, st.priceView(c))

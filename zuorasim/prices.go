@@ -86,11 +86,6 @@ type PriceTier struct {
 	UnitAmounts map[string]float64 `json:"unit_amounts,omitempty"`
 }
 
-type priceList struct {
-	NextPage *string `json:"next_page"`
-	Data     []any   `json:"data"`
-}
-
 // Vocabulary maps, V1 CRUD value → Quickstart value.
 var (
 	qsChargeModel = map[string]string{modelFlatFee: "flat_fee", modelPerUnit: "per_unit", modelTiered: "tiered", modelVolume: "volume"}
@@ -241,23 +236,7 @@ func (s *Sim) handleListPrices(w http.ResponseWriter, r *http.Request) {
 	st := s.store
 	st.mu.RLock()
 	defer st.mu.RUnlock()
-	var matched []*Charge
-	for _, c := range st.cat.charges {
-		ok, err := matches(p.filters, func(f string) (string, bool) { return st.priceFieldValue(c, f) })
-		if err != nil {
-			s.fail(w, r, errInvalid("filter[]", "%s", err.Error()))
-			return
-		}
-		if ok {
-			matched = append(matched, c)
-		}
-	}
-	items, next := page(matched, p)
-	resp := priceList{NextPage: next, Data: make([]any, 0, len(items))}
-	for _, c := range items {
-		resp.Data = append(resp.Data, project(st.priceView(c), p.fields, nil))
-	}
-	writeJSON(w, http.StatusOK, resp)
+	serveList(s, w, r, p, st.cat.charges, st.priceFieldValue, func(c *Charge) any { return st.priceView(c) }, nil)
 }
 
 func (st *store) priceFieldValue(c *Charge, field string) (string, bool) {

@@ -199,3 +199,33 @@ func project(v any, fields []string, expand expandSet) any {
 	}
 	return keep
 }
+
+// listPage is every Quickstart list response (listAccountResponse, productListResponse, …): a page of rows and
+// the cursor of the next one (null on the last page).
+type listPage struct {
+	NextPage *string `json:"next_page"`
+	Data     []any   `json:"data"`
+}
+
+// serveList answers a Quickstart list: rows filtered by filter[], one page of them, each rendered and projected
+// by fields[]. field reads a row's value for a filter; the caller holds the store lock while it runs.
+func serveList[T any](s *Sim, w http.ResponseWriter, r *http.Request, p listParams, rows []T,
+	field func(T, string) (string, bool), render func(T) any, expand expandSet) {
+	var matched []T
+	for _, row := range rows {
+		ok, err := matches(p.filters, func(f string) (string, bool) { return field(row, f) })
+		if err != nil {
+			s.fail(w, r, errInvalid("filter[]", "%s", err.Error()))
+			return
+		}
+		if ok {
+			matched = append(matched, row)
+		}
+	}
+	items, next := page(matched, p)
+	resp := listPage{NextPage: next, Data: make([]any, 0, len(items))}
+	for _, row := range items {
+		resp.Data = append(resp.Data, project(render(row), p.fields, expand))
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
