@@ -379,3 +379,32 @@ func TestOrderPerKeyHoldsAcrossConsumerInstances(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricsCountEventsZuoraCallsAndBreakers(t *testing.T) {
+	h := newHarness(t)
+	a := h.startConsumer()
+	h.waitOutcome(h.customerEvent(events.TypeStiggCustomerCreated, customer("cust-metrics", "Metric Person")), 20*time.Second)
+	families, err := a.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			v := m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
+			got[f.GetName()] += v
+		}
+	}
+	if got["zuorasync_events_handled_total"] < 1 {
+		t.Errorf("handled events not counted: %v", got["zuorasync_events_handled_total"])
+	}
+	if got["zuorasync_zuora_calls_total"] < 3 {
+		t.Errorf("Zuora calls not counted: %v", got["zuorasync_zuora_calls_total"])
+	}
+	if got["zuorasync_zuora_concurrency_slots"] <= 0 {
+		t.Errorf("the limiter's concurrency slots are not exported")
+	}
+	if _, ok := got["zuorasync_zuora_breaker_state"]; !ok {
+		t.Errorf("circuit breaker states are not exported")
+	}
+}

@@ -206,11 +206,15 @@ func (a *App) zuoraClient(cfg Config) error {
 	if rl.Logger == nil {
 		rl.Logger = cfg.Logger
 	}
+	if rl.Registerer == nil {
+		rl.Registerer = a.Registry
+	}
 	client, err := zuoraapi.New(zuoraapi.Config{
 		BaseURL: base, ClientID: id, ClientSecret: secret,
-		Transport: cfg.ZuoraTransport,
-		Limiter:   ratelimit.New(rl),
-		Logger:    cfg.Logger.With("component", "zuoraapi"),
+		Transport:  cfg.ZuoraTransport,
+		Limiter:    ratelimit.New(rl),
+		Logger:     cfg.Logger.With("component", "zuoraapi"),
+		Registerer: a.Registry,
 	})
 	if err != nil {
 		return err
