@@ -42,6 +42,9 @@ type Input struct {
 	// later event (parked events come back with a new, higher sequence, still in the entity's order).
 	Stream    string
 	StreamSeq uint64
+	// StreamEpoch identifies this incarnation of the stream (its creation time): sequences restart when an
+	// operator recreates a stream, so a recorded sequence only compares within one epoch.
+	StreamEpoch string
 	Logger    *slog.Logger
 }
 
@@ -143,6 +146,7 @@ type Runner struct {
 	cfg    Config
 	log    *slog.Logger
 	parked *parking
+	epochs map[string]string // input stream → creation time, read at start (see Input.StreamEpoch)
 }
 
 // New returns a runner; call Run to start it.
@@ -162,6 +166,14 @@ func (r *Runner) Run(ctx context.Context) error {
 		return err
 	}
 	r.parked = &parking{kv: kv}
+	r.epochs = map[string]string{}
+	for _, in := range inputStreams {
+		s, err := r.js.Stream(ctx, in.name)
+		if err != nil {
+			return fmt.Errorf("stream %s: %w", in.name, err)
+		}
+		r.epochs[in.name] = s.CachedInfo().Created.UTC().Format(time.RFC3339Nano)
+	}
 	// Handlers keep running during the drain; this context ends them only when the drain times out.
 	hardCtx, hardCancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer hardCancel()
@@ -307,7 +319,7 @@ func (r *Runner) process(ctx context.Context, stream string, msg jetstream.Msg) 
 	d.trace = trace
 	stopKeepAlive := keepAlive(hctx, msg, r.cfg.Topology.AckWait)
 	res, herr := h.Handle(hctx, &Input{Event: ev, Payload: payload, Key: key, Attempt: attempt,
-		Stream: stream, StreamSeq: meta.Sequence.Stream, Logger: log})
+		Stream: stream, StreamSeq: meta.Sequence.Stream, StreamEpoch: r.epochs[stream], Logger: log})
 	stopKeepAlive()
 	cancel()
 

@@ -26,6 +26,7 @@ const (
 	extraScheduledBy    = "scheduledBy"    // the event that created it
 	extraCancelledBy    = "cancelledBy"    // the event whose cancellation was applied
 	extraAppliedSeq     = "appliedSeq"     // stream sequence of the last event applied to the subscription
+	extraAppliedEpoch   = "appliedEpoch"   // the stream incarnation that sequence belongs to
 )
 
 // Outcome actions of the subscription handler, besides created/updated/unchanged.
@@ -568,7 +569,8 @@ func (h *subscriptions) cancel(ctx context.Context, in *consumer.Input, c *event
 // alreadyApplied tells whether the subscription has applied this event, or a later one, already.
 func alreadyApplied(entry *idmap.Entry, in *consumer.Input) bool {
 	applied, err := strconv.ParseUint(entry.Extra[extraAppliedSeq], 10, 64)
-	return err == nil && in.Stream == consumer.StreamStigg && in.StreamSeq <= applied
+	return err == nil && in.Stream == consumer.StreamStigg && in.StreamEpoch != "" &&
+		entry.Extra[extraAppliedEpoch] == in.StreamEpoch && in.StreamSeq <= applied
 }
 
 // entry is the subscription's id-map entry, or a fresh one.
@@ -655,6 +657,7 @@ func (h *subscriptions) finish(ctx context.Context, in *consumer.Input, entry *i
 	entry.SourceEventID = in.Event.ID()
 	if in.Stream == consumer.StreamStigg && in.StreamSeq > 0 {
 		entry.Extra[extraAppliedSeq] = strconv.FormatUint(in.StreamSeq, 10)
+		entry.Extra[extraAppliedEpoch] = in.StreamEpoch
 	}
 	if err := h.deps.IDs.Put(ctx, KindSubscription, *entry); err != nil {
 		return nil, err
