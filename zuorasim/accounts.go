@@ -719,11 +719,7 @@ func (st *store) accountFieldValue(a *Account, field string) (string, bool) {
 	case "updated_time":
 		return a.UpdatedTime, true
 	}
-	name := strings.TrimPrefix(field, "custom_fields.")
-	if st.customFieldDefined("Account", name) {
-		return a.CustomFields[name], true
-	}
-	return "", false
+	return st.customFieldFilterValue("Account", field, a.CustomFields)
 }
 
 // V1 GET /v1/accounts/{account-key} ("GETAccountType"). Custom fields sit inside basicInfo and contacts; the

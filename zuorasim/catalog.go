@@ -364,11 +364,7 @@ func (st *store) productFieldValue(p *Product, field, today string) (string, boo
 	case "updated_time":
 		return p.UpdatedTime, true
 	}
-	name := strings.TrimPrefix(field, "custom_fields.")
-	if st.customFieldDefined(catalogCustomProd, name) {
-		return p.CustomFields[name], true
-	}
-	return "", false
+	return st.customFieldFilterValue(catalogCustomProd, field, p.CustomFields)
 }
 
 // ---- plans (product rate plans) ----
@@ -643,11 +639,7 @@ func (st *store) planFieldValue(pl *Plan, field, today string) (string, bool) {
 	case "updated_time":
 		return pl.UpdatedTime, true
 	}
-	name := strings.TrimPrefix(field, "custom_fields.")
-	if st.customFieldDefined(catalogCustomPlan, name) {
-		return pl.CustomFields[name], true
-	}
-	return "", false
+	return st.customFieldFilterValue(catalogCustomPlan, field, pl.CustomFields)
 }
 
 // catalogState fills the catalog collections of a State snapshot. Caller holds st.mu.

@@ -260,11 +260,7 @@ func (st *store) priceFieldValue(c *Charge, field string) (string, bool) {
 	case "updated_time":
 		return c.UpdatedTime, true
 	}
-	name := strings.TrimPrefix(field, "custom_fields.")
-	if st.customFieldDefined(catalogCustomPrice, name) {
-		return c.CustomFields[name], true
-	}
-	return "", false
+	return st.customFieldFilterValue(catalogCustomPrice, field, c.CustomFields)
 }
 
 // ---- PATCH ----
