@@ -71,12 +71,12 @@ func runDemo(ctx context.Context, args []string, out io.Writer, log *slog.Logger
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
 	var wg sync.WaitGroup
+	// Whatever way the demo ends, the consumer and the bridge are told to stop and drain before it returns.
+	defer func() { stop(); wg.Wait() }()
 	errs := make(chan error, 2)
 	wg.Go(func() { errs <- a.Run(runCtx) })
 	wg.Go(func() { errs <- br.Serve(runCtx, ln) })
-	defer wg.Wait()
 
 	natsURL := a.NC.ConnectedUrl()
 	fmt.Fprintf(out, "\nzuora-sync demo\n  NATS (JetStream)  %s\n  Zuora simulator   %s   (state: %s/_sim/state)\n  bridge            http://%s  (/healthz, /readyz, /metrics)\n\n",
@@ -102,7 +102,6 @@ func runDemo(ctx context.Context, args []string, out io.Writer, log *slog.Logger
 	}
 	printHowTo(out, natsURL, a.SimURL)
 	if *exit {
-		stop()
 		return nil
 	}
 	fmt.Fprintln(out, "running; Ctrl-C to stop (in-flight events are drained first)")
