@@ -22,8 +22,10 @@ build:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./e2e/
 
+## fuzz: every fuzz target for FUZZTIME each (their seed corpora also run on every `make test`)
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzFromMsg -fuzztime $(FUZZTIME) ./events/
-	$(GO) test -run '^$$' -fuzz FuzzKeyRoundTrip -fuzztime $(FUZZTIME) ./events/
-	$(GO) test -run '^$$' -fuzz FuzzDecodeData -fuzztime $(FUZZTIME) ./events/
-	$(GO) test -run '^$$' -fuzz FuzzEncodeKey -fuzztime $(FUZZTIME) ./idmap/
+	@set -e; for pkg in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for target in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "== $$pkg $$target"; $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
