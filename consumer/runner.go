@@ -75,7 +75,8 @@ func (r *Router) lookup(eventType string) Handler { return r.handlers[eventType]
 // Config tunes the runtime. Zero fields take the defaults of DefaultConfig.
 type Config struct {
 	Topology Topology
-	// MaxAttempts bounds deliveries of a transiently failing event before it is dead-lettered.
+	// MaxAttempts bounds deliveries of a transiently failing event before it is dead-lettered. With the default
+	// backoff (1 s doubling to 5 min), 20 attempts ride out about an hour of Zuora being unavailable.
 	MaxAttempts int
 	// HandlerTimeout is the deadline of one attempt; every retry gets a fresh one.
 	HandlerTimeout time.Duration
@@ -97,7 +98,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Topology:       DefaultTopology(),
-		MaxAttempts:    10,
+		MaxAttempts:    20,
 		HandlerTimeout: 2 * time.Minute,
 		Backoff:        DefaultBackoff(),
 		DrainTimeout:   30 * time.Second,
