@@ -76,7 +76,7 @@ func (r *Router) lookup(eventType string) Handler { return r.handlers[eventType]
 type Config struct {
 	Topology Topology
 	// MaxAttempts bounds deliveries of a transiently failing event before it is dead-lettered. With the default
-	// backoff (1 s doubling to 5 min), 20 attempts ride out about an hour of Zuora being unavailable.
+	// backoff (1 s doubling to 5 min, jittered), 20 attempts ride out 30–60 minutes of Zuora being unavailable.
 	MaxAttempts int
 	// HandlerTimeout is the deadline of one attempt; every retry gets a fresh one.
 	HandlerTimeout time.Duration
