@@ -97,16 +97,20 @@ type App struct {
 }
 
 // New builds the App and provisions the JetStream topology; Run starts consuming.
-func New(ctx context.Context, cfg Config) (a *App, err error) {
+func New(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	a = &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry()}
-	defer func() {
-		if err != nil {
-			a.Close()
-		}
-	}()
+	a := &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry()}
+	if err := a.build(ctx, cfg); err != nil {
+		// Release whatever was started before the failure (embedded server, simulator, connection).
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(ctx context.Context, cfg Config) error {
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	url := cfg.NATSURL
@@ -115,7 +119,7 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		ns, err := natsembed.Start(natsembed.Options{StoreDir: storeDir, ConfigFile: cfg.NATSConfigFile,
 			ServerName: "zuorasync-embedded", Logger: cfg.Logger})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		a.NATS = ns
 		a.closers = append(a.closers, func() { ns.Shutdown(); ns.WaitForShutdown() })
@@ -130,16 +134,16 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { a.log.Info("NATS reconnected", "url", c.ConnectedUrl()) }))
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
+		return fmt.Errorf("connect to NATS at %s: %w", url, err)
 	}
 	a.NC = nc
 	a.closers = append(a.closers, nc.Close)
 	if a.JS, err = jetstream.New(nc); err != nil {
-		return nil, err
+		return err
 	}
 
 	if err := a.zuoraClient(cfg); err != nil {
-		return nil, err
+		return err
 	}
 
 	topo := cfg.Runner.Topology
@@ -148,11 +152,11 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		cfg.Runner.Topology = topo
 	}
 	if err := consumer.EnsureStreams(ctx, a.JS, topo); err != nil {
-		return nil, err
+		return err
 	}
 	kv, err := consumer.EnsureBuckets(ctx, a.JS, topo)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	a.IDs = idmap.New(kv)
 
@@ -172,7 +176,7 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		rc.Metrics = consumer.NewMetrics(a.Registry)
 	}
 	a.Runner = consumer.New(a.JS, a.Router, rc)
-	return a, nil
+	return nil
 }
 
 func (a *App) zuoraClient(cfg Config) error {

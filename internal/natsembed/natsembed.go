@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -54,6 +56,16 @@ func Start(opts Options) (*server.Server, error) {
 		so.ServerName = opts.ServerName
 	}
 	so.NoSigs = true
+	if so.Port != server.RANDOM_PORT {
+		// The server reports a taken port only in its log and then never becomes ready; say it plainly instead.
+		addr := net.JoinHostPort(so.Host, strconv.Itoa(so.Port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("natsembed: cannot listen on %s (is another zuora-sync or nats-server running? "+
+				"stop it, or set NATS_URL to use it): %w", addr, err)
+		}
+		ln.Close()
+	}
 	ns, err := server.NewServer(so)
 	if err != nil {
 		return nil, fmt.Errorf("natsembed: %w", err)
