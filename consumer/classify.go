@@ -95,10 +95,11 @@ func Classify(err error) (Class, time.Duration) {
 	}
 	var zerr *zuoraapi.Error
 	if errors.As(err, &zerr) {
-		if zerr.Temporary() {
-			return ClassTransient, zerr.RetryAfter
+		if zuoraapi.IsRejection(zerr) {
+			return ClassPermanent, 0
 		}
-		return ClassPermanent, 0
+		// Everything else — rate limits, outages, auth trouble, answers we could not read — may pass.
+		return ClassTransient, zerr.RetryAfter
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return ClassTransient, 0

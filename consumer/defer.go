@@ -149,10 +149,8 @@ func (r *Runner) park(ctx context.Context, d delivery, ev *event.Event, key stri
 	n := deferralsOf(d.msg.Headers())
 	pk := parkKey(ev)
 	if n >= r.cfg.MaxDeferrals {
+		d.queued = true // it leaves its entity's queue with the dead letter
 		r.deadLetter(ctx, d, ev, key, fmt.Errorf("still waiting after %d deferrals: %w", n, reason), "exhausted")
-		if err := r.parked.remove(ctx, pk, ev.ID()); err != nil {
-			d.log.Warn("parked event dead-lettered but still queued", "err", err)
-		}
 		return
 	}
 	if err := r.parked.add(ctx, pk, ev.ID()); err != nil {
@@ -169,7 +167,9 @@ func (r *Runner) park(ctx context.Context, d delivery, ev *event.Event, key stri
 	out.Header.Set(HeaderNotBefore, time.Now().Add(delay).UTC().Format(time.RFC3339Nano))
 	out.Header.Set(HeaderDeferReason, truncate(reason.Error(), 500))
 	out.Header.Set(HeaderOrigin, origin)
-	out.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("park:%s:%d", d.stream, d.meta.Sequence.Stream))
+	// The consumer sequence is unique per delivery, also after a replay (whose stream sequences repeat inside
+	// the dedupe window); a crash before the ack at worst parks a second copy, handled idempotently.
+	out.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("park:%s:%d:%d", d.stream, d.meta.Sequence.Stream, d.meta.Sequence.Consumer))
 	out.Data = d.msg.Data()
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -183,19 +183,23 @@ func (r *Runner) park(ctx context.Context, d delivery, ev *event.Event, key stri
 	d.log.Info("parked", "reason", reason, "deferrals", n+1, "retry_in", delay.Round(time.Millisecond))
 }
 
-// releaseParked takes a handled (or dead-lettered) event out of its entity's queue.
-func (r *Runner) releaseParked(ctx context.Context, d delivery, ev *event.Event) {
+// releaseParked takes a handled (or dead-lettered) event out of its entity's queue. Callers settle the message
+// only after it succeeded: acking with the event still queued would block its entity's later events.
+func (r *Runner) releaseParked(ctx context.Context, d delivery, ev *event.Event) error {
 	if deferralsOf(d.msg.Headers()) == 0 && !d.queued {
-		return // never parked: nothing to release, and no KV call on the common path
+		return nil // never parked: nothing to release, and no KV call on the common path
 	}
-	if err := r.parked.remove(ctx, parkKey(ev), ev.ID()); err != nil {
-		d.log.Warn("could not release the parked queue; later events of this entity wait until it is cleared", "err", err)
-	}
+	return r.parked.remove(ctx, parkKey(ev), ev.ID())
 }
 
 // requeue is the retry consumer's work: put a parked event back on its input subject once it is due.
 func (r *Runner) requeue(ctx context.Context, _ string, msg jetstream.Msg) {
 	h := msg.Headers()
+	meta, err := msg.Metadata()
+	if err != nil {
+		_ = msg.Term()
+		return
+	}
 	if nb, err := time.Parse(time.RFC3339Nano, h.Get(HeaderNotBefore)); err == nil {
 		if wait := time.Until(nb); wait > 0 {
 			_ = msg.NakWithDelay(wait)
@@ -215,7 +219,9 @@ func (r *Runner) requeue(ctx context.Context, _ string, msg jetstream.Msg) {
 		}
 		out.Header[k] = v
 	}
-	out.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("requeue:%s:%s", h.Get("ce-id"), h.Get(HeaderDeferrals)))
+	// Named after the parked copy (unique in the retry stream), not the event: a structured-mode event carries
+	// its id in the body, and an id from a header would collide for every such event.
+	out.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("requeue:%d", meta.Sequence.Stream))
 	out.Data = msg.Data()
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

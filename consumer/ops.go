@@ -82,6 +82,12 @@ func firstSeqAtOrAfter(ctx context.Context, js jetstream.JetStream, s jetstream.
 	return meta.Sequence.Stream, nil
 }
 
+// HeaderRedrive counts how often an event was redriven; it is part of the event's Zuora idempotency keys.
+const HeaderRedrive = "Zuorasync-Redrive"
+
+// parkingHeaders are dropped on redrive: a redriven event starts its wait for dependencies afresh.
+var parkingHeaders = map[string]bool{HeaderDeferrals: true, HeaderNotBefore: true, HeaderDeferReason: true, HeaderOrigin: true}
+
 // DeadLetter is one entry of the DLQ, with the reason it was written.
 type DeadLetter struct {
 	Seq             uint64      `json:"seq"`
@@ -182,13 +188,17 @@ func Redrive(ctx context.Context, js jetstream.JetStream, filter string, seqs []
 		}
 		msg := nats.NewMsg(dl.OriginalSubject)
 		for k, v := range dl.Header {
-			if strings.HasPrefix(k, "Zuorasync-Dlq-") || k == jetstream.MsgIDHeader {
+			if strings.HasPrefix(k, "Zuorasync-Dlq-") || k == jetstream.MsgIDHeader || parkingHeaders[k] {
 				continue
 			}
 			msg.Header[k] = v
 		}
 		// A fresh dedupe id: the event's own id may still be inside the input stream's dedupe window.
 		msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("redrive:%d:%s", dl.Seq, dl.EventID))
+		// A new redrive generation gives the event fresh Zuora idempotency keys: Zuora keeps a failed write's
+		// answer for 24 h under its key, and the operator redrives because the cause has been fixed.
+		gen, _ := strconv.Atoi(dl.Header.Get(HeaderRedrive))
+		msg.Header.Set(HeaderRedrive, strconv.Itoa(gen+1))
 		msg.Data = dl.Data
 		if _, err := js.PublishMsg(ctx, msg); err != nil {
 			return n, fmt.Errorf("redrive: publish DLQ entry %d to %s: %w", dl.Seq, dl.OriginalSubject, err)

@@ -147,7 +147,32 @@ type Runner struct {
 	cfg    Config
 	log    *slog.Logger
 	parked *parking
-	epochs map[string]string // input stream → creation time, read at start (see Input.StreamEpoch)
+	idem   *idemGens
+
+	epochMu sync.RWMutex
+	epochs  map[string]string // input stream → creation time (see Input.StreamEpoch)
+}
+
+// refreshEpoch records the creation time of an input stream. It runs at start and whenever a consumer loop
+// (re)attaches, so a stream an operator recreated under a running instance gets its new epoch.
+func (r *Runner) refreshEpoch(ctx context.Context, stream string) error {
+	s, err := r.js.Stream(ctx, stream)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", stream, err)
+	}
+	r.epochMu.Lock()
+	defer r.epochMu.Unlock()
+	if r.epochs == nil {
+		r.epochs = map[string]string{}
+	}
+	r.epochs[stream] = s.CachedInfo().Created.UTC().Format(time.RFC3339Nano)
+	return nil
+}
+
+func (r *Runner) epoch(stream string) string {
+	r.epochMu.RLock()
+	defer r.epochMu.RUnlock()
+	return r.epochs[stream]
 }
 
 // New returns a runner; call Run to start it.
@@ -167,13 +192,15 @@ func (r *Runner) Run(ctx context.Context) error {
 		return err
 	}
 	r.parked = &parking{kv: kv}
-	r.epochs = map[string]string{}
+	ikv, err := ensureIdemBucket(ctx, r.js, r.cfg.Topology)
+	if err != nil {
+		return err
+	}
+	r.idem = &idemGens{kv: ikv}
 	for _, in := range inputStreams {
-		s, err := r.js.Stream(ctx, in.name)
-		if err != nil {
-			return fmt.Errorf("stream %s: %w", in.name, err)
+		if err := r.refreshEpoch(ctx, in.name); err != nil {
+			return err
 		}
-		r.epochs[in.name] = s.CachedInfo().Created.UTC().Format(time.RFC3339Nano)
 	}
 	// Handlers keep running during the drain; this context ends them only when the drain times out.
 	hardCtx, hardCancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -215,6 +242,11 @@ func (r *Runner) consumeLoop(ctx, hardCtx context.Context, stream string, cfg je
 			log.Warn("consumer unavailable, retrying", "err", err)
 			sleepCtx(ctx, r.cfg.Backoff.Delay(min(retry, 6), 0))
 			continue
+		}
+		if stream == StreamStigg || stream == StreamZuora {
+			if err := r.refreshEpoch(ctx, stream); err != nil {
+				log.Warn("cannot read the stream's epoch", "err", err)
+			}
 		}
 		iter, err := cons.Messages(jetstream.PullMaxMessages(1))
 		if err != nil {
@@ -315,12 +347,22 @@ func (r *Runner) process(ctx context.Context, stream string, msg jetstream.Msg) 
 	d.queued = len(queue) > 0
 
 	hctx, cancel := context.WithTimeout(ctx, r.cfg.HandlerTimeout)
-	hctx = zuoraapi.WithEventID(hctx, ev.ID())
+	// Keys repeat on redelivery, except after Zuora answered a write with a failure or an operator redrove the
+	// event (idemgen.go). Only redeliveries can have a generation, so first attempts skip the KV read.
+	gen := 0
+	if attempt > 1 || deferralsOf(msg.Headers()) > 0 {
+		if gen, err = r.idem.get(ctx, ev.ID()); err != nil {
+			cancel()
+			r.retry(d, err, 0)
+			return
+		}
+	}
+	hctx = zuoraapi.WithEventID(hctx, idempotencyBase(ev.ID(), gen, msg.Headers().Get(HeaderRedrive)))
 	hctx, trace := zuoraapi.WithTrace(hctx)
 	d.trace = trace
 	stopKeepAlive := keepAlive(hctx, msg, r.cfg.Topology.AckWait)
 	res, herr := h.Handle(hctx, &Input{Event: ev, Payload: payload, Key: key, Attempt: attempt,
-		Stream: stream, StreamSeq: meta.Sequence.Stream, StreamEpoch: r.epochs[stream], Logger: log})
+		Stream: stream, StreamSeq: meta.Sequence.Stream, StreamEpoch: r.epoch(stream), Logger: log})
 	stopKeepAlive()
 	cancel()
 
@@ -334,7 +376,10 @@ func (r *Runner) process(ctx context.Context, stream string, msg jetstream.Msg) 
 		}
 		// Released before the ack: a crash in between redelivers an event that is no longer queued, which is
 		// harmless; the other order could leave the entity's queue blocked by an event already handled.
-		r.releaseParked(ctx, d, &ev)
+		if err := r.releaseParked(ctx, d, &ev); err != nil {
+			r.retry(d, fmt.Errorf("handled, but its parked queue was not released: %w", err), 0)
+			return
+		}
 		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
 		defer acancel()
 		if err := msg.DoubleAck(actx); err != nil {
@@ -343,9 +388,13 @@ func (r *Runner) process(ctx context.Context, stream string, msg jetstream.Msg) 
 		}
 		log.Info("handled", "duration", time.Since(start).Round(time.Millisecond), "zuora_request_ids", trace.RequestIDs())
 	case ClassTransient:
+		if answeredWriteFailure(herr) {
+			if err := r.idem.bump(ctx, ev.ID(), gen); err != nil {
+				log.Warn("could not move the event to fresh idempotency keys; its retry may get the stored failure", "err", err)
+			}
+		}
 		if attempt >= r.cfg.MaxAttempts {
 			r.deadLetter(ctx, d, &ev, key, fmt.Errorf("gave up after %d attempts: %w", attempt, herr), "exhausted")
-			r.releaseParked(ctx, d, &ev)
 			return
 		}
 		r.retry(d, herr, floor)
@@ -353,7 +402,6 @@ func (r *Runner) process(ctx context.Context, stream string, msg jetstream.Msg) 
 		r.park(ctx, d, &ev, key, herr)
 	case ClassPermanent:
 		r.deadLetter(ctx, d, &ev, key, herr, "permanent")
-		r.releaseParked(ctx, d, &ev)
 	}
 }
 

@@ -65,8 +65,9 @@ func (r *Runner) deadLetter(ctx context.Context, d delivery, ev *event.Event, ke
 	out.Header.Set(HeaderDLQSubject, published)
 	out.Header.Set(HeaderDLQAttempts, strconv.Itoa(d.attempt))
 	out.Header.Set(HeaderDLQTime, time.Now().UTC().Format(time.RFC3339Nano))
-	// A crash between this write and Term redelivers the event; the fixed id dedupes the second DLQ write.
-	out.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("dlq:%s:%d", d.stream, d.meta.Sequence.Stream))
+	// Unique per delivery (consumer sequence): a replay inside the dedupe window must not be deduplicated into
+	// losing its dead letter; a crash between this write and Term at worst leaves a second, identical entry.
+	out.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("dlq:%s:%d:%d", d.stream, d.meta.Sequence.Stream, d.meta.Sequence.Consumer))
 	out.Data = d.msg.Data()
 	if _, err := r.js.PublishMsg(pctx, out); err != nil {
 		r.retry(d, fmt.Errorf("dead-letter write failed (event kept): %w", err), 0)
@@ -84,6 +85,12 @@ func (r *Runner) deadLetter(ctx context.Context, d delivery, ev *event.Event, ke
 		}}
 		if err := r.publishOutcomes(pctx, ev, key, &Result{Outcomes: []Outcome{failed}}); err != nil {
 			d.log.Warn("failed outcome not published; the DLQ entry stands", "err", err)
+		}
+	}
+	if ev != nil {
+		if err := r.releaseParked(pctx, d, ev); err != nil {
+			r.retry(d, fmt.Errorf("dead-lettered, but its parked queue was not released: %w", err), 0)
+			return
 		}
 	}
 	if err := d.msg.TermWithReason(truncate(class+": "+reason.Error(), 200)); err != nil {

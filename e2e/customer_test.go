@@ -408,3 +408,31 @@ func TestMetricsCountEventsZuoraCallsAndBreakers(t *testing.T) {
 		t.Errorf("circuit breaker states are not exported")
 	}
 }
+
+// Zuora keeps a failed write's answer under its idempotency key; retrying with that key would only get the
+// failure back. After an answered failure the event moves to fresh keys; after a timeout it must not.
+func TestStoredFailuresAreNotReplayedOnRetryOrRedrive(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.Runner.MaxAttempts = 4
+	h.sim.InjectFault(zuorasim.Fault{Method: "POST", PathPrefix: "/v2/accounts", Status: 500, Times: 1, StoreFailure: true})
+	h.startConsumer()
+	if typ, out := h.waitOutcome(h.customerEvent(events.TypeStiggCustomerCreated, customer("cust-stored", "Stored Failure")), 20*time.Second); typ != events.TypeOutCustomerSynced {
+		t.Fatalf("after a stored 500 the retry must succeed under a fresh key: %s %+v", typ, out)
+	}
+
+	// A validation failure, stored by Zuora, then fixed by the operator and redriven.
+	h.sim.InjectFault(zuorasim.Fault{Method: "POST", PathPrefix: "/v2/accounts", Status: 400, Times: 1, StoreFailure: true,
+		Message: "the tenant rejected the account"})
+	id := h.customerEvent(events.TypeStiggCustomerCreated, customer("cust-redrive", "Redrive Person"))
+	if typ, _ := h.waitOutcome(id, 20*time.Second); typ != events.TypeOutCustomerFailed {
+		t.Fatalf("a 400 must dead-letter, got %s", typ)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if n, err := consumer.Redrive(ctx, h.js, "", nil); err != nil || n != 1 {
+		t.Fatalf("redrive: %d %v", n, err)
+	}
+	h.eventually(20*time.Second, "the redriven customer's account", func() bool {
+		return len(accountsWithCustomer(h.simState(), "cust-redrive")) == 1
+	})
+}

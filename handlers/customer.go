@@ -271,11 +271,14 @@ func describe(err error, doing string) error {
 		return nil
 	}
 	wrapped := fmt.Errorf("%s: %w", doing, err)
-	if zerr, ok := zuoraapi.AsError(err); ok && !zerr.Temporary() {
+	if zerr, ok := zuoraapi.AsError(err); ok && zuoraapi.IsRejection(zerr) {
 		return consumer.Permanent(wrapped)
 	}
 	return wrapped
 }
+
+// paymentTermsMissRefresh: a term missing from a list older than this is looked up again before giving up.
+const paymentTermsMissRefresh = 5 * time.Second
 
 // paymentTerms maps Stigg's invoiceDaysUntilDue onto the name of one of the tenant's payment terms.
 type paymentTerms struct {
@@ -293,7 +296,15 @@ func (p *paymentTerms) nameFor(ctx context.Context, days *int) (string, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.byDays == nil || time.Since(p.fetched) > p.ttl {
+	refresh := p.byDays == nil || time.Since(p.fetched) > p.ttl
+	if !refresh {
+		if name, ok := p.byDays[*days]; ok {
+			return name, nil
+		}
+		// The term may have been added since the last read (the fix the error below asks for): read again.
+		refresh = time.Since(p.fetched) > paymentTermsMissRefresh
+	}
+	if refresh {
 		terms, err := p.zuora.ListPaymentTerms(ctx)
 		if err != nil {
 			return "", describe(err, "list Zuora payment terms")
@@ -309,12 +320,11 @@ func (p *paymentTerms) nameFor(ctx context.Context, days *int) (string, error) {
 		}
 		p.fetched = time.Now()
 	}
-	name, ok := p.byDays[*days]
-	if !ok {
-		return "", consumer.Permanent(fmt.Errorf("no active Zuora payment term is due in %d days; add one in Zuora "+
-			"(Billing Settings > Payment Terms) or change the customer's invoice terms in Stigg, then redrive", *days))
+	if name, ok := p.byDays[*days]; ok {
+		return name, nil
 	}
-	return name, nil
+	return "", consumer.Permanent(fmt.Errorf("no active Zuora payment term is due in %d days; add one in Zuora "+
+		"(Billing Settings > Payment Terms) or change the customer's invoice terms in Stigg, then redrive", *days))
 }
 
 var _ consumer.Handler = (*customers)(nil)

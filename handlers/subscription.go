@@ -380,7 +380,7 @@ func (h *subscriptions) apply(ctx context.Context, in *consumer.Input, s *events
 	}
 
 	if when == events.ScheduleImmediate {
-		if err := h.cancelScheduled(ctx, number, entry, ""); err != nil {
+		if _, err := h.cancelScheduled(ctx, number, entry); err != nil {
 			return nil, err
 		}
 		today := zuoraapi.FormatDate(h.now())
@@ -415,7 +415,8 @@ func (h *subscriptions) apply(ctx context.Context, in *consumer.Input, s *events
 			return h.finish(ctx, in, entry, ids, actionUnchanged)
 		}
 	}
-	if err := h.cancelScheduled(ctx, number, entry, ""); err != nil {
+	cancelled, err := h.cancelScheduled(ctx, number, entry)
+	if err != nil {
 		return nil, err
 	}
 	actions, err := diffActions(cur, want, date)
@@ -426,7 +427,7 @@ func (h *subscriptions) apply(ctx context.Context, in *consumer.Input, s *events
 		// The change Stigg scheduled before was undone: cancelling the pending order was all there was to do.
 		return h.finish(ctx, in, entry, ids, actionUnchanged)
 	}
-	resp, err := h.order(ctx, "order.schedule", &zuoraapi.OrderRequest{
+	resp, err := h.order(ctx, scheduleStep("order.schedule", cancelled), &zuoraapi.OrderRequest{
 		OrderDate: zuoraapi.FormatDate(h.now()), ExistingAccountNumber: account,
 		Status:            zuoraapi.OrderStatusScheduled,
 		SchedulingOptions: &zuoraapi.SchedulingOptions{ScheduledDate: date, ScheduledDatePolicy: zuoraapi.ScheduledDatePolicySpecificDate},
@@ -512,7 +513,8 @@ func (h *subscriptions) cancel(ctx context.Context, in *consumer.Input, c *event
 		return h.finish(ctx, in, entry, ids, actionUnchanged)
 	}
 	// A cancellation supersedes any change still waiting to happen.
-	if err := h.cancelScheduled(ctx, number, entry, ""); err != nil {
+	cancelled, err := h.cancelScheduled(ctx, number, entry)
+	if err != nil {
 		return nil, err
 	}
 	today := zuoraapi.FormatDate(h.now())
@@ -542,7 +544,7 @@ func (h *subscriptions) cancel(ctx context.Context, in *consumer.Input, c *event
 		req.ProcessingOptions = &zuoraapi.ProcessingOptions{WriteOff: new(true)}
 	}
 	req.Subscriptions = []zuoraapi.OrderSubscription{{SubscriptionNumber: number, OrderActions: []zuoraapi.OrderAction{action}}}
-	resp, err := h.order(ctx, "order.cancel", req)
+	resp, err := h.order(ctx, scheduleStep("order.cancel", cancelled), req)
 	if err != nil {
 		return nil, describe(err, "cancel Zuora subscription "+number)
 	}
@@ -605,24 +607,31 @@ func (h *subscriptions) pendingScheduled(ctx context.Context, number string) ([]
 
 // cancelScheduled cancels every pending scheduled order of the subscription except keep: a newer change, or a
 // cancellation, replaces what Stigg scheduled before.
-func (h *subscriptions) cancelScheduled(ctx context.Context, number string, entry *idmap.Entry, keep string) error {
+func (h *subscriptions) cancelScheduled(ctx context.Context, number string, entry *idmap.Entry) ([]string, error) {
 	pending, err := h.pendingScheduled(ctx, number)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, o := range pending {
-		if o == keep {
-			continue
-		}
 		if _, err := h.deps.Zuora.EnsureOrderCancelled(ctx, o, "Superseded by a newer change from Stigg"); err != nil {
-			return describe(err, "cancel scheduled order "+o)
+			return nil, describe(err, "cancel scheduled order "+o)
 		}
 	}
-	if entry.Extra[extraScheduledOrder] != keep {
-		delete(entry.Extra, extraScheduledOrder)
-		delete(entry.Extra, extraScheduledBy)
+	delete(entry.Extra, extraScheduledOrder)
+	delete(entry.Extra, extraScheduledBy)
+	return pending, nil
+}
+
+// scheduleStep names the write that creates a scheduled order after cancelling the given ones. A retry whose
+// first try created the order but lost the answer finds that order pending and cancels it too; naming the step
+// after what was cancelled gives the retry a fresh idempotency key, so Zuora makes a new order instead of
+// replaying the one just cancelled, and exactly one scheduled order stays pending.
+func scheduleStep(base string, cancelled []string) string {
+	if len(cancelled) == 0 {
+		return base
 	}
-	return nil
+	sum := sha256.Sum256([]byte(strings.Join(cancelled, ",")))
+	return base + "/after-" + hex.EncodeToString(sum[:8])
 }
 
 // scheduledDate is when a scheduled change takes effect: the end of the current billing period (the current

@@ -116,6 +116,12 @@ func AsError(err error) (*Error, bool) {
 	return e, ok
 }
 
+// IsRejection tells whether Zuora understood the request and refused it (validation, not found): retrying the
+// same request cannot succeed. Every other failure may pass on a later try.
+func IsRejection(e *Error) bool {
+	return e != nil && (e.Kind == KindValidation || e.Kind == KindNotFound)
+}
+
 // IsNotFound reports whether err is a Zuora "not found".
 func IsNotFound(err error) bool {
 	e, ok := AsError(err)

@@ -36,6 +36,10 @@ type Fault struct {
 	Latency     time.Duration `json:"-"`
 	Hang        bool          `json:"hang,omitempty"`
 	AfterCommit bool          `json:"afterCommit,omitempty"`
+	// StoreFailure keeps the fault's error answer under the request's Idempotency-Key, as Zuora saves a failed
+	// write's response "regardless of whether it succeeded or failed": a retry with the same key gets the same
+	// failure back even after the fault is gone.
+	StoreFailure bool `json:"storeFailure,omitempty"`
 	// Fired counts how often the rule has fired (read-only).
 	Fired int `json:"fired"`
 }
@@ -235,7 +239,17 @@ func (s *Sim) applyFault(w *recorder, r *http.Request, f Fault, next func(*recor
 		buf := newRecorder(nil)
 		next(buf, r) // processed and stored; the client never sees this response
 		w.idemKey = buf.idemKey
+	case f.StoreFailure:
+		s.withIdempotency(w, r, http.HandlerFunc(func(hw http.ResponseWriter, hr *http.Request) {
+			s.failWithFault(hw, hr, f)
+		}))
+		return
 	}
+	s.failWithFault(w, r, f)
+}
+
+// failWithFault writes a fault's error answer, with Retry-After where the fault or the status asks for it.
+func (s *Sim) failWithFault(w http.ResponseWriter, r *http.Request, f Fault) {
 	if f.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
 	} else if f.Status == http.StatusTooManyRequests {
