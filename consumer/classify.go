@@ -70,6 +70,9 @@ func RetryLater(err error, after time.Duration) error {
 	return &RetryLaterError{Err: err, After: after}
 }
 
+// maxRetryAfterFloor bounds how long one Zuora Retry-After may hold an event (and its partition) back.
+const maxRetryAfterFloor = 5 * time.Minute
+
 // Classify maps a handler error onto the fate of its message, and the least delay Zuora asked for.
 // Unknown errors are transient: retrying a bug a few times costs little, while dead-lettering a passing network
 // fault on first sight would lose work until someone redrives it.
@@ -98,8 +101,9 @@ func Classify(err error) (Class, time.Duration) {
 		if zuoraapi.IsRejection(zerr) {
 			return ClassPermanent, 0
 		}
-		// Everything else — rate limits, outages, auth trouble, answers we could not read — may pass.
-		return ClassTransient, zerr.RetryAfter
+		// Everything else — rate limits, outages, auth trouble, answers we could not read — may pass. A
+		// Retry-After beyond the backoff cap is not waited out in one go: the event is tried again by then.
+		return ClassTransient, min(zerr.RetryAfter, maxRetryAfterFloor)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return ClassTransient, 0

@@ -351,3 +351,29 @@ func TestDowngradesNowAndAtPeriodEnd(t *testing.T) {
 		t.Fatalf("after cancel at period end: status %s, end %q", z.Status, z.SubscriptionEndDate)
 	}
 }
+
+func TestFreePlanSubscriptionsAreSkippedUntilTheyArePaid(t *testing.T) {
+	h, a := subscriptionWorld(t)
+	free := proSubscription("sub-free")
+	free.PlanID, free.Units, free.Addons = "plan-free", nil, nil
+	_, out := h.waitOutcome(h.subscriptionEvent(events.TypeStiggSubscriptionCreated, &events.SubscriptionCreated{Subscription: *free}, free.SubscriptionID), 30*time.Second)
+	if out.Action != "skipped" {
+		t.Fatalf("free plan: %+v", out)
+	}
+	// Upgrading to a paid plan creates the Zuora subscription.
+	paid := proSubscription("sub-free")
+	_, out = h.waitOutcome(h.subscriptionEvent(events.TypeStiggSubscriptionUpdated, &events.SubscriptionUpdated{Subscription: *paid}, paid.SubscriptionID), 30*time.Second)
+	if out.Action != "created" || h.zuoraSubscription(a, "stigg-sub-free").Status != zuoraapi.SubscriptionStatusActive {
+		t.Fatalf("upgrade from free: %+v", out)
+	}
+
+	// A free subscription that is cancelled is done at once, not parked waiting for a creation that never comes.
+	other := proSubscription("sub-free-2")
+	other.PlanID, other.Units, other.Addons = "plan-free", nil, nil
+	h.waitOutcome(h.subscriptionEvent(events.TypeStiggSubscriptionCreated, &events.SubscriptionCreated{Subscription: *other}, other.SubscriptionID), 30*time.Second)
+	id := h.subscriptionEvent(events.TypeStiggSubscriptionCanceled, &events.SubscriptionCanceled{
+		SubscriptionID: other.SubscriptionID, CustomerID: "cust-sub", CancellationTime: events.CancelImmediate}, other.SubscriptionID)
+	if _, out = h.waitOutcome(id, 10*time.Second); out.Action != "skipped" {
+		t.Fatalf("cancel of a free subscription: %+v", out)
+	}
+}

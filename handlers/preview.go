@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/zuora-sync/zuora-sync/consumer"
 	"github.com/zuora-sync/zuora-sync/events"
 	"github.com/zuora-sync/zuora-sync/idmap"
 	"github.com/zuora-sync/zuora-sync/zuoraapi"
@@ -91,9 +92,14 @@ func (p *Previews) PreviewOrder(ctx context.Context, req *OrderPreviewRequest) (
 		PreviewOptions: zuoraapi.OrderPreviewOptions{PreviewThruType: zuoraapi.PreviewThruNumberOfPeriods,
 			PreviewNumberOfPeriods: periods, PreviewTypes: []string{zuoraapi.PreviewTypeBillingDocs}},
 	}
-	if account, err := h.accountNumberOf(ctx, s); err == nil {
+	account, err := h.accountNumberOf(ctx, s)
+	var missing *consumer.DeferError
+	switch {
+	case err == nil:
 		preview.ExistingAccountNumber = account
-	} else {
+	case !errors.As(err, &missing):
+		return nil, err // the id map is unavailable: say so rather than price against a stand-in account
+	default:
 		// A customer not in Zuora yet is previewed against a stand-in account with the subscription's currency.
 		t, _ := events.ParseTime(s.StartDate)
 		preview.PreviewAccountInfo = &zuoraapi.PreviewAccountInfo{BillCycleDay: t.Day(), Currency: cmpOr(s.Currency, h.deps.DefaultCurrency)}

@@ -27,6 +27,7 @@ const (
 	extraCancelledBy    = "cancelledBy"    // the event whose cancellation was applied
 	extraAppliedSeq     = "appliedSeq"     // stream sequence of the last event applied to the subscription
 	extraAppliedEpoch   = "appliedEpoch"   // the stream incarnation that sequence belongs to
+	extraSkipped        = "skipped"        // why the subscription is not in Zuora (a free plan)
 )
 
 // Outcome actions of the subscription handler, besides created/updated/unchanged.
@@ -343,16 +344,15 @@ func (h *subscriptions) apply(ctx context.Context, in *consumer.Input, s *events
 	if err != nil {
 		return nil, err
 	}
-	if skip != "" {
-		in.Logger.Info("subscription not synced", "reason", skip)
-		return h.outcome(s.SubscriptionID, actionSkipped, map[string]string{}, skip), nil
-	}
-	account, err := h.accountNumberOf(ctx, s)
+	number := subscriptionNumberFor(s.SubscriptionID)
+	entry, err := h.entry(ctx, s.SubscriptionID, number)
 	if err != nil {
 		return nil, err
 	}
-	number := subscriptionNumberFor(s.SubscriptionID)
-	entry, err := h.entry(ctx, s.SubscriptionID, number)
+	if skip != "" {
+		return h.skip(ctx, in, entry, number, skip)
+	}
+	account, err := h.accountNumberOf(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -362,10 +362,12 @@ func (h *subscriptions) apply(ctx context.Context, in *consumer.Input, s *events
 	}
 	ids := map[string]string{events.ZuoraSubscriptionNumber: number, events.ZuoraAccountNumber: account}
 	if cur == nil {
-		if !created {
+		// An upgrade from a free plan creates the subscription Zuora never had.
+		if !created && entry.Extra[extraSkipped] == "" {
 			// An update for a subscription Zuora has not seen: its creation is still on its way (or dead-lettered).
 			return nil, consumer.Defer(fmt.Errorf("subscription %s does not exist in Zuora yet", number))
 		}
+		delete(entry.Extra, extraSkipped)
 		return h.create(ctx, in, s, want, account, number, entry, ids)
 	}
 	ids[events.ZuoraSubscriptionID] = cur.ID
@@ -500,6 +502,9 @@ func (h *subscriptions) cancel(ctx context.Context, in *consumer.Input, c *event
 		return nil, err
 	}
 	ids := map[string]string{events.ZuoraSubscriptionNumber: number}
+	if cur == nil && entry.Extra[extraSkipped] != "" {
+		return h.outcome(c.SubscriptionID, actionSkipped, ids, "never billed in Zuora: "+entry.Extra[extraSkipped]), nil
+	}
 	if cur == nil {
 		if _, err := h.deps.IDs.Get(ctx, KindSubscription, c.SubscriptionID); errors.Is(err, idmap.ErrNotFound) {
 			// Either the creation is still on its way, or the subscription was never billed (a free plan). Parking
@@ -573,6 +578,31 @@ func alreadyApplied(entry *idmap.Entry, in *consumer.Input) bool {
 	applied, err := strconv.ParseUint(entry.Extra[extraAppliedSeq], 10, 64)
 	return err == nil && in.Stream == consumer.StreamStigg && in.StreamEpoch != "" &&
 		entry.Extra[extraAppliedEpoch] == in.StreamEpoch && in.StreamSeq <= applied
+}
+
+// skip records a subscription Zuora does not bill (a free plan, as Stigg's own integration leaves them out), so
+// its later cancellation is not mistaken for an event waiting for its creation. A subscription that moved from a
+// paid plan to a free one stays in Zuora as it is; the outcome says so.
+func (h *subscriptions) skip(ctx context.Context, in *consumer.Input, entry *idmap.Entry, number, reason string) (*consumer.Result, error) {
+	cur, err := h.current(ctx, number)
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]string{events.ZuoraSubscriptionNumber: number}
+	if cur != nil {
+		reason += fmt.Sprintf("; Zuora subscription %s (%s) is left as it is: cancel the subscription in Stigg to "+
+			"cancel it in Zuora", number, cur.Status)
+	} else {
+		entry.Extra[extraSkipped] = reason
+		if entry.ZuoraID == "" {
+			entry.ZuoraID = number
+		}
+		if err := h.deps.IDs.Put(ctx, KindSubscription, *entry); err != nil {
+			return nil, err
+		}
+	}
+	in.Logger.Info("subscription not synced", "reason", reason)
+	return h.outcome(entry.StiggID, actionSkipped, ids, reason), nil
 }
 
 // entry is the subscription's id-map entry, or a fresh one.

@@ -93,7 +93,11 @@ func parseNonNegInt(s string) (int64, bool) {
 	if err == nil {
 		return n, n >= 0
 	}
-	// Some gateways send "600.0"; absurdly large values are clamped rather than dropped.
+	// Some gateways send "600.0"; absurdly large values are clamped rather than dropped. Only plain decimal
+	// numbers count: ParseFloat would also take "inf", "NaN" and hex floats, which no limit header means.
+	if strings.ContainsFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' }) {
+		return 0, false
+	}
 	f, ferr := strconv.ParseFloat(s, 64)
 	if ferr != nil && !errors.Is(ferr, strconv.ErrRange) || math.IsNaN(f) || f < 0 {
 		return 0, false

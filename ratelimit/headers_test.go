@@ -107,3 +107,14 @@ func FuzzHeaders(f *testing.F) {
 		}
 	})
 }
+
+func TestRetryAfterTakesOnlyPlainNumbers(t *testing.T) {
+	for _, v := range []string{"inf", "Infinity", "NaN", "0x10", "1e3", "-5"} {
+		if d, ok := ParseRetryAfter(v, time.Now()); ok {
+			t.Errorf("Retry-After %q parsed as %s; junk must count as absent", v, d)
+		}
+	}
+	if d, ok := ParseRetryAfter("600.0", time.Now()); !ok || d != 10*time.Minute {
+		t.Errorf(`"600.0" = %s %v, want 10m`, d, ok)
+	}
+}

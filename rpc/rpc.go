@@ -54,7 +54,12 @@ type Server struct {
 	slots    chan struct{}
 	ctx      context.Context
 	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+
+	// mu orders request admission against Stop: micro drains its subscriptions in the background, so a
+	// callback can still arrive while Stop waits; it is refused instead of joining a WaitGroup being waited on.
+	mu      sync.Mutex
+	stopped bool
+	wg      sync.WaitGroup
 }
 
 // Start registers the endpoints on nc. Stop ends them.
@@ -102,6 +107,9 @@ func Start(nc *nats.Conn, previews *handlers.Previews, cfg Config) (*Server, err
 
 // Stop unsubscribes, lets requests in flight answer, and returns once they have.
 func (s *Server) Stop() {
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
 	if s.svc != nil {
 		_ = s.svc.Stop()
 	}
@@ -121,8 +129,17 @@ func (s *Server) serve(r micro.Request, handle func(context.Context, []byte) (an
 		// Answer a little before the caller gives up, so it gets our error instead of its own timeout.
 		timeout = min(d*9/10, s.cfg.MaxTimeout)
 	}
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		respondError(r, "503", Error{Code: "shutting_down", Message: "this instance is stopping; ask again", Retryable: true})
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(s.ctx, timeout)
-	s.wg.Go(func() {
+	go func() {
+		defer s.wg.Done()
 		defer cancel()
 		select {
 		case s.slots <- struct{}{}:
@@ -141,7 +158,7 @@ func (s *Server) serve(r micro.Request, handle func(context.Context, []byte) (an
 		if err := r.RespondJSON(out); err != nil {
 			s.cfg.Logger.Warn("rpc reply failed", "subject", r.Subject(), "err", err)
 		}
-	})
+	}()
 }
 
 func (s *Server) orderPreview(ctx context.Context, body []byte) (any, error) {

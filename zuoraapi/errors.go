@@ -119,7 +119,13 @@ func AsError(err error) (*Error, bool) {
 // IsRejection tells whether Zuora understood the request and refused it (validation, not found): retrying the
 // same request cannot succeed. Every other failure may pass on a later try.
 func IsRejection(e *Error) bool {
-	return e != nil && (e.Kind == KindValidation || e.Kind == KindNotFound)
+	if e == nil {
+		return false
+	}
+	// 403 / category 10 is "permission denied": the API user lacks a permission, which only an administrator
+	// can grant; 401 (credentials) stays retryable, since fixing the secret fixes every event at once.
+	permission := e.Kind == KindAuth && (e.StatusCode == http.StatusForbidden || v1Category(e.Reasons) == "10")
+	return e.Kind == KindValidation || e.Kind == KindNotFound || permission
 }
 
 // IsNotFound reports whether err is a Zuora "not found".

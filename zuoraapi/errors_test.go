@@ -158,3 +158,18 @@ func TestFlexCodeAndJunkBodies(t *testing.T) {
 		t.Fatal("reportsFailure")
 	}
 }
+
+func TestPermissionDeniedIsARejectionButBadCredentialsAreNot(t *testing.T) {
+	if !IsRejection(&Error{Kind: KindAuth, StatusCode: 403}) {
+		t.Error("403 permission denied must not be retried")
+	}
+	if !IsRejection(&Error{Kind: KindAuth, StatusCode: 200, Reasons: []Reason{{Code: "50000010"}}}) {
+		t.Error("category 10 must not be retried")
+	}
+	if IsRejection(&Error{Kind: KindAuth, StatusCode: 401}) {
+		t.Error("401 stays retryable: fixing the credentials fixes every event")
+	}
+	if IsRejection(&Error{Kind: KindTransient, StatusCode: 503}) || IsRejection(nil) {
+		t.Error("outages are not rejections")
+	}
+}
