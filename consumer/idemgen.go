@@ -15,10 +15,12 @@ import (
 
 // Idempotency-key generations. A handler's Zuora writes carry keys derived from the event id, so a redelivery
 // after a lost response gets Zuora's stored answer instead of writing twice. But Zuora stores failed answers
-// too (24 h), so after Zuora *answered* a write with a failure, repeating the key would only replay that
-// failure. The runtime then moves the event to a new key generation: the failed write did not happen, and the
-// handlers look before they write, so the fresh keys cannot duplicate anything. Unknown outcomes (timeouts,
-// network errors) and 409 (the first request still running) keep the key.
+// too (24 h), so after Zuora *answered* a write with a refusal, repeating the key would only replay it. The
+// runtime then moves the event to a new key generation: the refused write did not happen, and the handlers look
+// before they write. Only answers that say the write was not done count (4xx other than 409, 429, and HTTP 200
+// with success:false); a 5xx, a timeout or a network error leaves the outcome unknown — Zuora may have committed
+// the write before failing — so the key stays, and a duplicate stays impossible. A failure stored under such a
+// key is cleared by the operator's redrive, which always starts a fresh generation.
 const BucketIdemGen = "zuorasync-idem"
 
 type idemGens struct{ kv jetstream.KeyValue }
@@ -62,7 +64,7 @@ func answeredWriteFailure(err error) bool {
 		return false
 	}
 	write := zerr.Method == http.MethodPost || zerr.Method == http.MethodPatch
-	return write && zerr.StatusCode > 0 && zerr.StatusCode != http.StatusConflict
+	return write && zerr.StatusCode > 0 && zerr.StatusCode < 500 && zerr.StatusCode != http.StatusConflict
 }
 
 // idempotencyBase is what a handler's idempotency keys derive from: the event id, its key generation and its

@@ -410,14 +410,15 @@ func TestMetricsCountEventsZuoraCallsAndBreakers(t *testing.T) {
 }
 
 // Zuora keeps a failed write's answer under its idempotency key; retrying with that key would only get the
-// failure back. After an answered failure the event moves to fresh keys; after a timeout it must not.
+// failure back. After a refusal the event moves to fresh keys (after a 5xx or a timeout it must not: see
+// TestScheduledChangeWhoseAnswerWasLostStaysPendingOnce), and a redrive always does.
 func TestStoredFailuresAreNotReplayedOnRetryOrRedrive(t *testing.T) {
 	h := newHarness(t)
 	h.cfg.Runner.MaxAttempts = 4
-	h.sim.InjectFault(zuorasim.Fault{Method: "POST", PathPrefix: "/v2/accounts", Status: 500, Times: 1, StoreFailure: true})
+	h.sim.InjectFault(zuorasim.Fault{Method: "POST", PathPrefix: "/v2/accounts", Status: 429, Times: 1, StoreFailure: true})
 	h.startConsumer()
 	if typ, out := h.waitOutcome(h.customerEvent(events.TypeStiggCustomerCreated, customer("cust-stored", "Stored Failure")), 20*time.Second); typ != events.TypeOutCustomerSynced {
-		t.Fatalf("after a stored 500 the retry must succeed under a fresh key: %s %+v", typ, out)
+		t.Fatalf("after a stored refusal the retry must succeed under a fresh key: %s %+v", typ, out)
 	}
 
 	// A validation failure, stored by Zuora, then fixed by the operator and redriven.

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -375,5 +376,50 @@ func TestFreePlanSubscriptionsAreSkippedUntilTheyArePaid(t *testing.T) {
 		SubscriptionID: other.SubscriptionID, CustomerID: "cust-sub", CancellationTime: events.CancelImmediate}, other.SubscriptionID)
 	if _, out = h.waitOutcome(id, 10*time.Second); out.Action != "skipped" {
 		t.Fatalf("cancel of a free subscription: %+v", out)
+	}
+}
+
+func TestScheduledChangeWhoseAnswerWasLostStaysPendingOnce(t *testing.T) {
+	h, a := subscriptionWorld(t)
+	sub := proSubscription("sub-lost")
+	h.waitOutcome(h.subscriptionEvent(events.TypeStiggSubscriptionCreated, &events.SubscriptionCreated{Subscription: *sub}, sub.SubscriptionID), 30*time.Second)
+	// Zuora creates the scheduled order, but its answer never arrives.
+	h.sim.InjectFault(zuorasim.Fault{Method: "POST", PathPrefix: "/v1/orders", Status: 503, Times: 1, AfterCommit: true})
+	sub.Units[0].Quantity = 2
+	_, out := h.waitOutcome(h.subscriptionEvent(events.TypeStiggSubscriptionUpdated,
+		&events.SubscriptionUpdated{Subscription: *sub, ScheduleStrategy: events.ScheduleEndOfBillingPeriod}, sub.SubscriptionID), 30*time.Second)
+	pending := h.ordersOf(a, "stigg-sub-lost", zuoraapi.OrderStatusScheduled)
+	if out.Action != "scheduled" || len(pending) != 1 || pending[0].OrderNumber != out.Zuora[events.ZuoraOrderNumber] {
+		t.Fatalf("outcome %+v, pending %+v: want exactly the reported order pending", out, pending)
+	}
+}
+
+func TestParkedStructuredModeEventsAreAllHandled(t *testing.T) {
+	h := newHarness(t)
+	h.startConsumer()
+	var ids []string
+	for i := range 3 {
+		c := customer(fmt.Sprintf("cust-park-%d", i), "Parked Person")
+		sub := proSubscription(fmt.Sprintf("sub-park-%d", i))
+		sub.CustomerID = c.CustomerID
+		ev := h.newEvent(events.TypeStiggSubscriptionCreated, sub.SubscriptionID, c.CustomerID, &events.SubscriptionCreated{Subscription: *sub})
+		msg, err := events.ToStructuredMsg("", ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.publishMsg(msg) // before the customer and the catalog: parked
+		ids = append(ids, ev.ID())
+	}
+	time.Sleep(300 * time.Millisecond)
+	for _, pk := range sampleCatalog(t) {
+		h.publishPackage(pk)
+	}
+	for i := range 3 {
+		h.customerEvent(events.TypeStiggCustomerCreated, customer(fmt.Sprintf("cust-park-%d", i), "Parked Person"))
+	}
+	for _, id := range ids {
+		if _, out := h.waitOutcome(id, 60*time.Second); out.Action != "created" {
+			t.Fatalf("parked structured event %s: %+v", id, out)
+		}
 	}
 }
