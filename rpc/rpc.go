@@ -48,6 +48,7 @@ type Error struct {
 
 // Server is the running service.
 type Server struct {
+	nc       *nats.Conn
 	svc      micro.Service
 	previews *handlers.Previews
 	cfg      Config
@@ -77,7 +78,7 @@ func Start(nc *nats.Conn, previews *handlers.Previews, cfg Config) (*Server, err
 		cfg.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{previews: previews, cfg: cfg, slots: make(chan struct{}, cfg.Concurrency), ctx: ctx, cancel: cancel}
+	s := &Server{nc: nc, previews: previews, cfg: cfg, slots: make(chan struct{}, cfg.Concurrency), ctx: ctx, cancel: cancel}
 	svc, err := micro.AddService(nc, micro.Config{
 		Name: "zuorasync", Version: "0.1.0",
 		Description: "zuora-sync request/reply: order and next-invoice previews priced by Zuora",
@@ -138,6 +139,7 @@ func (s *Server) serve(r micro.Request, handle func(context.Context, []byte) (an
 	s.wg.Add(1)
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(s.ctx, timeout)
+	reply, subject, data := r.Reply(), r.Subject(), r.Data()
 	go func() {
 		defer s.wg.Done()
 		defer cancel()
@@ -145,20 +147,43 @@ func (s *Server) serve(r micro.Request, handle func(context.Context, []byte) (an
 		case s.slots <- struct{}{}:
 			defer func() { <-s.slots }()
 		case <-ctx.Done():
-			respondError(r, "503", Error{Code: "busy", Message: "every preview slot stayed busy until the deadline", Retryable: true})
+			s.replyError(reply, "503", Error{Code: "busy", Message: "every preview slot stayed busy until the deadline", Retryable: true})
 			return
 		}
-		out, err := handle(ctx, r.Data())
+		out, err := handle(ctx, data)
 		if err != nil {
 			status, e := classify(ctx, err)
-			s.cfg.Logger.Warn("rpc failed", "subject", r.Subject(), "code", e.Code, "err", err)
-			respondError(r, status, e)
+			s.cfg.Logger.Warn("rpc failed", "subject", subject, "code", e.Code, "err", err)
+			s.replyError(reply, status, e)
 			return
 		}
-		if err := r.RespondJSON(out); err != nil {
-			s.cfg.Logger.Warn("rpc reply failed", "subject", r.Subject(), "err", err)
+		body, err := json.Marshal(out)
+		if err != nil {
+			s.replyError(reply, "500", Error{Code: "internal", Message: "encoding the answer: " + err.Error()})
+			return
 		}
+		s.reply(reply, body, nil)
 	}()
+}
+
+// reply answers on the request's reply subject directly: micro's Request records its outcome in fields the
+// service reads when the callback returns, so it must not be used from the goroutine that answers later.
+func (s *Server) reply(subject string, body []byte, h nats.Header) {
+	if subject == "" {
+		return // a publish, not a request: nobody is waiting
+	}
+	if h == nil {
+		h = nats.Header{}
+	}
+	h.Set("Content-Type", "application/json")
+	if err := s.nc.PublishMsg(&nats.Msg{Subject: subject, Data: body, Header: h}); err != nil {
+		s.cfg.Logger.Warn("rpc reply failed", "reply", subject, "err", err)
+	}
+}
+
+func (s *Server) replyError(subject, status string, e Error) {
+	body, _ := json.Marshal(map[string]Error{"error": e})
+	s.reply(subject, body, nats.Header{micro.ErrorHeader: {e.Message}, micro.ErrorCodeHeader: {status}})
 }
 
 func (s *Server) orderPreview(ctx context.Context, body []byte) (any, error) {
