@@ -183,6 +183,11 @@ func fromBinary(hs map[string]string, data []byte) (event.Event, error) {
 		}
 		v, err := decodeHeaderValue(raw)
 		if err != nil {
+			if name == ExtTraceparent || name == ExtTracestate {
+				// Trace context is advisory (W3C tracestate may legally hold a bare '%'): a garbled one is
+				// dropped, never a reason to dead-letter the event.
+				continue
+			}
 			return event.Event{}, attrErr(name, "%v", err)
 		}
 		attrs[name] = v

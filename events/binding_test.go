@@ -301,3 +301,26 @@ func TestTraceHelpers(t *testing.T) {
 		t.Error("empty traceparent should remove it")
 	}
 }
+
+func TestGarbledTraceContextIsDroppedNotFatal(t *testing.T) {
+	ev, err := New(TypeStiggCustomerCreated, "/test", "c1", "c1", &Customer{CustomerID: "c1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := ToMsg("", ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg.Header.Set("ce-tracestate", "vendor=50%off")
+	got, err := FromMsg(msg.Header, msg.Data)
+	if err != nil {
+		t.Fatalf("a tracestate with a bare %% must not reject the event: %v", err)
+	}
+	if _, ok := got.Extensions()[ExtTracestate]; ok {
+		t.Fatal("the garbled tracestate should have been dropped")
+	}
+	msg.Header.Set("ce-source", "/bad%zz")
+	if _, err := FromMsg(msg.Header, msg.Data); err == nil {
+		t.Fatal("a garbled required attribute must still be an error")
+	}
+}
