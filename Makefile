@@ -2,7 +2,7 @@ GO ?= go
 # Fuzz targets run briefly on `make fuzz`; their seed corpora run on every `make test`.
 FUZZTIME ?= 10s
 
-.PHONY: run test vet build bench fuzz
+.PHONY: run test vet lint build bench fuzz
 
 ## run: the whole system locally, no configuration (embedded NATS + Zuora simulator + consumer + bridge + samples)
 run:
@@ -14,6 +14,11 @@ test: vet
 
 vet:
 	$(GO) vet ./...
+
+## lint: staticcheck (installed from the Go module proxy on first use)
+STATICCHECK_VERSION ?= v0.8.2
+lint: vet
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 build:
 	$(GO) build -o bin/ ./cmd/...

@@ -528,7 +528,7 @@ func TestRequestLogAndAdmin(t *testing.T) {
 	}
 
 	postJSON(t, h.srv.URL+"/_sim/reset", "", nil)
-	if len(h.sim.State().Accounts) != 0 || h.sim.Now().Sub(time.Now()) > time.Minute {
+	if len(h.sim.State().Accounts) != 0 || time.Until(h.sim.Now()) > time.Minute {
 		t.Fatal("reset did not clear state and clock")
 	}
 	resp, err = http.Get(h.srv.URL + "/_sim/nope")

@@ -83,7 +83,7 @@ var (
 	loadOnce    sync.Once
 	loaded      *Checker
 	errLoad     error
-	errNotFound = errors.New("Zuora OpenAPI specs not found")
+	errNotFound = errors.New("the Zuora OpenAPI specs were not found")
 )
 
 // Load returns the process-wide Checker, loading the documents on first use. If they cannot be loaded the test

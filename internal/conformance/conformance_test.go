@@ -360,7 +360,7 @@ func TestLoadTime(t *testing.T) {
 func TestMissingDirFails(t *testing.T) {
 	t.Setenv(EnvDir, t.TempDir())
 	_, err := load()
-	mustContain(t, err, "Zuora OpenAPI specs not found", EnvDir)
+	mustContain(t, err, "Zuora OpenAPI specs were not found", EnvDir)
 }
 
 func BenchmarkLoad(b *testing.B) {
