@@ -122,6 +122,18 @@ type Account struct {
 
 type ignored = *any
 
+// quickstartInputBase is what every Quickstart write body shares: the read-only fields a client may echo back
+// (accepted and ignored, as Zuora does) and the custom fields.
+type quickstartInputBase struct {
+	ID            ignored           `json:"id"`
+	UpdatedByID   ignored           `json:"updated_by_id"`
+	UpdatedTime   ignored           `json:"updated_time"`
+	CreatedByID   ignored           `json:"created_by_id"`
+	CreatedTime   ignored           `json:"created_time"`
+	CustomObjects ignored           `json:"custom_objects"`
+	CustomFields  customFieldValues `json:"custom_fields"`
+}
+
 type addressInput struct {
 	Line1      *string `json:"line1"`
 	Line2      *string `json:"line2"`
@@ -133,26 +145,20 @@ type addressInput struct {
 }
 
 type contactInput struct {
-	ID             ignored           `json:"id"`
-	UpdatedByID    ignored           `json:"updated_by_id"`
-	UpdatedTime    ignored           `json:"updated_time"`
-	CreatedByID    ignored           `json:"created_by_id"`
-	CreatedTime    ignored           `json:"created_time"`
-	CustomObjects  ignored           `json:"custom_objects"`
-	CustomFields   customFieldValues `json:"custom_fields"`
-	Address        *addressInput     `json:"address"`
-	FirstName      *string           `json:"first_name"`
-	LastName       *string           `json:"last_name"`
-	HomePhone      *string           `json:"home_phone"`
-	MobilePhone    *string           `json:"mobile_phone"`
-	Nickname       *string           `json:"nickname"`
-	OtherPhone     *string           `json:"other_phone"`
-	Email          *string           `json:"email"`
-	TaxRegion      *string           `json:"tax_region"`
-	WorkEmail      *string           `json:"work_email"`
-	WorkPhone      *string           `json:"work_phone"`
-	OtherPhoneType *string           `json:"other_phone_type"`
-	Fax            *string           `json:"fax"`
+	quickstartInputBase
+	Address        *addressInput `json:"address"`
+	FirstName      *string       `json:"first_name"`
+	LastName       *string       `json:"last_name"`
+	HomePhone      *string       `json:"home_phone"`
+	MobilePhone    *string       `json:"mobile_phone"`
+	Nickname       *string       `json:"nickname"`
+	OtherPhone     *string       `json:"other_phone"`
+	Email          *string       `json:"email"`
+	TaxRegion      *string       `json:"tax_region"`
+	WorkEmail      *string       `json:"work_email"`
+	WorkPhone      *string       `json:"work_phone"`
+	OtherPhoneType *string       `json:"other_phone_type"`
+	Fax            *string       `json:"fax"`
 }
 
 type billingDocumentSettingsInput struct {
@@ -165,13 +171,7 @@ type billingDocumentSettingsInput struct {
 }
 
 type accountInput struct {
-	ID                      ignored                       `json:"id"`
-	UpdatedByID             ignored                       `json:"updated_by_id"`
-	UpdatedTime             ignored                       `json:"updated_time"`
-	CreatedByID             ignored                       `json:"created_by_id"`
-	CreatedTime             ignored                       `json:"created_time"`
-	CustomObjects           ignored                       `json:"custom_objects"`
-	CustomFields            customFieldValues             `json:"custom_fields"`
+	quickstartInputBase
 	AccountNumber           *string                       `json:"account_number"`
 	BillingDocumentSettings *billingDocumentSettingsInput `json:"billing_document_settings"`
 	Batch                   *string                       `json:"batch"`

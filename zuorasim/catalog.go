@@ -147,19 +147,13 @@ type Product struct {
 
 // productInput is productCreateRequest / productPatchRequest (identical but for the required name).
 type productInput struct {
-	ID            ignored           `json:"id"`
-	UpdatedByID   ignored           `json:"updated_by_id"`
-	UpdatedTime   ignored           `json:"updated_time"`
-	CreatedByID   ignored           `json:"created_by_id"`
-	CreatedTime   ignored           `json:"created_time"`
-	CustomObjects ignored           `json:"custom_objects"`
-	CustomFields  customFieldValues `json:"custom_fields"`
-	StartDate     *string           `json:"start_date"`
-	EndDate       *string           `json:"end_date"`
-	Name          *string           `json:"name"`
-	Type          *string           `json:"type"`
-	SKU           *string           `json:"sku"`
-	Description   *string           `json:"description"`
+	quickstartInputBase
+	StartDate   *string `json:"start_date"`
+	EndDate     *string `json:"end_date"`
+	Name        *string `json:"name"`
+	Type        *string `json:"type"`
+	SKU         *string `json:"sku"`
+	Description *string `json:"description"`
 }
 
 func (s *Sim) registerCatalogRoutes(mux *http.ServeMux) {
@@ -390,20 +384,14 @@ type Plan struct {
 }
 
 type planInput struct {
-	ID               ignored           `json:"id"`
-	UpdatedByID      ignored           `json:"updated_by_id"`
-	UpdatedTime      ignored           `json:"updated_time"`
-	CreatedByID      ignored           `json:"created_by_id"`
-	CreatedTime      ignored           `json:"created_time"`
-	CustomObjects    ignored           `json:"custom_objects"`
-	CustomFields     customFieldValues `json:"custom_fields"`
-	StartDate        *string           `json:"start_date"`
-	EndDate          *string           `json:"end_date"`
-	Name             *string           `json:"name"`
-	PlanNumber       *string           `json:"plan_number"`
-	Description      *string           `json:"description"`
-	ActiveCurrencies *[]string         `json:"active_currencies"`
-	ProductID        *string           `json:"product_id"` // create only
+	quickstartInputBase
+	StartDate        *string   `json:"start_date"`
+	EndDate          *string   `json:"end_date"`
+	Name             *string   `json:"name"`
+	PlanNumber       *string   `json:"plan_number"`
+	Description      *string   `json:"description"`
+	ActiveCurrencies *[]string `json:"active_currencies"`
+	ProductID        *string   `json:"product_id"` // create only
 }
 
 func (s *Sim) handleCreatePlan(w http.ResponseWriter, r *http.Request) {

@@ -287,13 +287,7 @@ type tierInput struct {
 
 // pricePatchInput is "pricePatchRequest". json.RawMessage fields are schema fields the simulator does not model.
 type pricePatchInput struct {
-	ID                              ignored             `json:"id"`
-	UpdatedByID                     ignored             `json:"updated_by_id"`
-	UpdatedTime                     ignored             `json:"updated_time"`
-	CreatedByID                     ignored             `json:"created_by_id"`
-	CreatedTime                     ignored             `json:"created_time"`
-	CustomObjects                   ignored             `json:"custom_objects"`
-	CustomFields                    customFieldValues   `json:"custom_fields"`
+	quickstartInputBase
 	Name                            *string             `json:"name"`
 	Description                     *string             `json:"description"`
 	RecognizedRevenueAccountingCode *string             `json:"recognized_revenue_accounting_code"`

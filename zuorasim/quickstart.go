@@ -33,7 +33,8 @@ func decodeJSON(body []byte, v any) *apiError {
 	if err := dec.Decode(v); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
-			param := typeErr.Field
+			// encoding/json names a promoted field's path with its embedded struct; Zuora names the body field.
+			param := strings.ReplaceAll(typeErr.Field, "quickstartInputBase.", "")
 			if param == "" {
 				return errMalformed(errors.New("the body must be a JSON object"))
 			}
