@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/zuora-sync/zuora-sync/consumer"
+	"github.com/zuora-sync/zuora-sync/topology"
 )
 
 // Config configures the bridge.
@@ -28,7 +28,7 @@ type Config struct {
 	// templates by `consumer provision`).
 	Username string
 	Password string
-	Topology consumer.Topology
+	Topology topology.Topology
 	Logger   *slog.Logger
 	// Registry receives the bridge's metrics and is served on /metrics; nil means a fresh registry.
 	Registry *prometheus.Registry
@@ -53,7 +53,7 @@ func New(nc *nats.Conn, cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Topology.Partitions == 0 {
-		cfg.Topology = consumer.DefaultTopology()
+		cfg.Topology = topology.Default()
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
@@ -84,8 +84,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if _, err := s.js.Stream(ctx, consumer.StreamZuora); err != nil {
-		http.Error(w, "not ready: stream "+consumer.StreamZuora+": "+err.Error(), http.StatusServiceUnavailable)
+	if _, err := s.js.Stream(ctx, topology.StreamZuora); err != nil {
+		http.Error(w, "not ready: stream "+topology.StreamZuora+": "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))
@@ -93,7 +93,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 
 // Provision creates the ZUORA stream (idempotent) and marks the bridge ready.
 func (s *Server) Provision(ctx context.Context) error {
-	if err := consumer.EnsureStream(ctx, s.js, s.cfg.Topology, consumer.StreamZuora); err != nil {
+	if err := topology.EnsureStream(ctx, s.js, s.cfg.Topology, topology.StreamZuora); err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
 	s.ready.Store(true)

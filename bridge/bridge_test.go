@@ -10,8 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/zuora-sync/zuora-sync/consumer"
 	"github.com/zuora-sync/zuora-sync/internal/natstest"
+	"github.com/zuora-sync/zuora-sync/topology"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -28,7 +28,7 @@ func get(t *testing.T, url string) (int, string) {
 func TestHealthReadinessAndStreamProvisioning(t *testing.T) {
 	srv := natstest.Start(t)
 	nc, js := srv.Connect(t)
-	topo := consumer.DefaultTopology()
+	topo := topology.Default()
 	topo.Partitions = 4
 	b, err := New(nc, Config{Topology: topo, Username: "u", Password: "p"})
 	if err != nil {
@@ -62,8 +62,8 @@ func TestHealthReadinessAndStreamProvisioning(t *testing.T) {
 	if code, body := get(t, base+"/healthz"); code != http.StatusOK || body != "ok\n" {
 		t.Fatalf("healthz: %d %q", code, body)
 	}
-	if _, err := js.Stream(ctx, consumer.StreamZuora); err != nil {
-		t.Fatalf("the bridge must provision %s: %v", consumer.StreamZuora, err)
+	if _, err := js.Stream(ctx, topology.StreamZuora); err != nil {
+		t.Fatalf("the bridge must provision %s: %v", topology.StreamZuora, err)
 	}
 	if code, _ := get(t, base+"/metrics"); code != http.StatusOK {
 		t.Fatalf("metrics: %d", code)

@@ -1,9 +1,12 @@
 package consumer
 
 import (
+	"context"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/zuora-sync/zuora-sync/dispatch"
 )
 
 // Metrics are the runtime's Prometheus series. A nil *Metrics records nothing.
@@ -18,7 +21,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		handled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "zuorasync_events_handled_total",
-			Help: "Handler attempts by event type and result class (success, transient, permanent).",
+			Help: "Handler attempts by event type and result class (success, transient, permanent, deferred).",
 		}, []string{"type", "class"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "zuorasync_handler_duration_seconds",
@@ -34,12 +37,21 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) observe(eventType string, class Class, d time.Duration) {
-	if m == nil {
-		return
+// Middleware counts handler attempts by type and class and times them.
+func (m *Metrics) Middleware() dispatch.Middleware {
+	return func(next dispatch.Handler) dispatch.Handler {
+		if m == nil {
+			return next
+		}
+		return dispatch.HandlerFunc(func(ctx context.Context, in *dispatch.Input) (*dispatch.Result, error) {
+			start := time.Now()
+			res, err := next.Handle(ctx, in)
+			class, _ := dispatch.Classify(err)
+			m.handled.WithLabelValues(in.Event.Type(), class.String()).Inc()
+			m.duration.WithLabelValues(in.Event.Type()).Observe(time.Since(start).Seconds())
+			return res, err
+		})
 	}
-	m.handled.WithLabelValues(eventType, class.String()).Inc()
-	m.duration.WithLabelValues(eventType).Observe(d.Seconds())
 }
 
 func (m *Metrics) deadLetter(class string) {

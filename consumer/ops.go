@@ -8,8 +8,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/zuora-sync/zuora-sync/events"
+	"github.com/zuora-sync/zuora-sync/topology"
 )
 
 // ReplayFrom says where a replay starts: a stream sequence, or the first event stored at or after a time.
@@ -19,8 +23,11 @@ type ReplayFrom struct {
 }
 
 // Replay moves every zuora-sync consumer of an input stream back to the given position, so that the events from
-// there on are handled again. Handlers are idempotent, so this repeats no Zuora writes that already happened; it
-// is how an operator re-syncs after fixing a mapping or restoring a Zuora sandbox. It returns the sequence the
+// there on are handled again. Handlers are idempotent and the ordering guard skips every event older than its
+// entity's last applied one, so a replay repeats no Zuora write and reverts nothing: it re-applies each entity's
+// latest event, which is how an operator re-syncs after fixing a mapping or restoring a Zuora sandbox. Running
+// instances continue from the new position; the reset clears the server's pending set, and the guard's per-key
+// claim keeps a key's next event waiting until the one still in flight has finished. It returns the sequence the
 // consumers now start from and the consumers it reset.
 func Replay(ctx context.Context, js jetstream.JetStream, stream string, from ReplayFrom) (uint64, []string, error) {
 	if from.Seq == 0 && from.Time.IsZero() {
@@ -82,12 +89,6 @@ func firstSeqAtOrAfter(ctx context.Context, js jetstream.JetStream, s jetstream.
 	return meta.Sequence.Stream, nil
 }
 
-// HeaderRedrive counts how often an event was redriven; it is part of the event's Zuora idempotency keys.
-const HeaderRedrive = "Zuorasync-Redrive"
-
-// parkingHeaders are dropped on redrive: a redriven event starts its wait for dependencies afresh.
-var parkingHeaders = map[string]bool{HeaderDeferrals: true, HeaderNotBefore: true, HeaderDeferReason: true, HeaderOrigin: true}
-
 // DeadLetter is one entry of the DLQ, with the reason it was written.
 type DeadLetter struct {
 	Seq             uint64      `json:"seq"`
@@ -101,8 +102,10 @@ type DeadLetter struct {
 	At              time.Time   `json:"at"`
 	EventID         string      `json:"eventId,omitempty"`
 	EventType       string      `json:"eventType,omitempty"`
+	Origin          Origin      `json:"-"`
 	Header          nats.Header `json:"-"`
 	Data            []byte      `json:"-"`
+	event           *event.Event
 }
 
 // ListDLQ returns up to limit dead letters whose subject matches filter (default: all), oldest first.
@@ -110,7 +113,7 @@ func ListDLQ(ctx context.Context, js jetstream.JetStream, filter string, limit i
 	if filter == "" {
 		filter = "zuorasync.dlq.>"
 	}
-	s, err := js.Stream(ctx, StreamDLQ)
+	s, err := js.Stream(ctx, topology.StreamDLQ)
 	if err != nil {
 		return nil, fmt.Errorf("dlq: %w", err)
 	}
@@ -159,54 +162,107 @@ func deadLetterOf(subject string, seq uint64, h nats.Header, data []byte) DeadLe
 	dl.StreamSeq, _ = strconv.ParseUint(h.Get(HeaderDLQSeq), 10, 64)
 	dl.Attempts, _ = strconv.Atoi(h.Get(HeaderDLQAttempts))
 	dl.At, _ = time.Parse(time.RFC3339Nano, h.Get(HeaderDLQTime))
+	dl.Origin, _ = ParseOrigin(h.Get(HeaderOrigin))
+	if ev, err := events.FromMsg(h, data); err == nil {
+		dl.EventID, dl.EventType = ev.ID(), ev.Type()
+		dl.event = &ev
+	}
 	return dl
 }
 
-// Redrive publishes dead letters back onto their original subjects, exactly as they first arrived, and removes
-// them from the DLQ once the input stream has acknowledged the write. seqs selects entries; empty means every
-// entry matching filter.
-func Redrive(ctx context.Context, js jetstream.JetStream, filter string, seqs []uint64) (int, error) {
-	entries, err := ListDLQ(ctx, js, filter, 0)
+// RedriveOptions select and guard a redrive.
+type RedriveOptions struct {
+	// Filter is a DLQ subject filter (default: every entry); Seqs, when set, picks entries by DLQ sequence.
+	Filter string
+	Seqs   []uint64
+	// Force redrives entries whose entity has applied a newer event since; without it they stay in the DLQ.
+	// The forced event is applied even though it is older (the operator's explicit choice).
+	Force bool
+}
+
+// RedriveResult says what a redrive did.
+type RedriveResult struct {
+	Redriven int
+	// Superseded are entries left in the DLQ because a newer event of their entity was applied since.
+	Superseded []DeadLetter
+}
+
+// Redrive publishes dead letters back onto their original subjects, exactly as they first arrived (with their
+// origin, so the ordering guard still knows how old they are), and removes them from the DLQ once the input
+// stream has acknowledged the write.
+func Redrive(ctx context.Context, js jetstream.JetStream, opts RedriveOptions) (RedriveResult, error) {
+	var out RedriveResult
+	entries, err := ListDLQ(ctx, js, opts.Filter, 0)
 	if err != nil {
-		return 0, err
+		return out, err
 	}
 	want := map[uint64]bool{}
-	for _, s := range seqs {
+	for _, s := range opts.Seqs {
 		want[s] = true
 	}
-	s, err := js.Stream(ctx, StreamDLQ)
+	s, err := js.Stream(ctx, topology.StreamDLQ)
 	if err != nil {
-		return 0, err
+		return out, err
 	}
-	n := 0
+	applied, err := js.KeyValue(ctx, topology.BucketApplied)
+	if err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return out, fmt.Errorf("redrive: %w", err)
+	}
 	for _, dl := range entries {
 		if len(want) > 0 && !want[dl.Seq] {
 			continue
 		}
 		if dl.OriginalSubject == "" {
-			return n, fmt.Errorf("redrive: DLQ entry %d has no %s header", dl.Seq, HeaderDLQSubject)
+			return out, fmt.Errorf("redrive: DLQ entry %d has no %s header", dl.Seq, HeaderDLQSubject)
 		}
-		msg := nats.NewMsg(dl.OriginalSubject)
-		for k, v := range dl.Header {
-			if strings.HasPrefix(k, "Zuorasync-Dlq-") || k == jetstream.MsgIDHeader || parkingHeaders[k] {
+		if !opts.Force && applied != nil {
+			sup, err := supersededEntry(ctx, applied, dl)
+			if err != nil {
+				return out, fmt.Errorf("redrive: entry %d: %w", dl.Seq, err)
+			}
+			if sup {
+				out.Superseded = append(out.Superseded, dl)
 				continue
 			}
-			msg.Header[k] = v
 		}
+		msg := nats.NewMsg(dl.OriginalSubject)
+		msg.Header = copyHeaders(dl.Header, "Zuorasync-Dlq-*", jetstream.MsgIDHeader, HeaderDeferrals, HeaderNotBefore,
+			HeaderDeferReason, HeaderRequeueSubject, HeaderOverride)
 		// A fresh dedupe id: the event's own id may still be inside the input stream's dedupe window.
 		msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("redrive:%d:%s", dl.Seq, dl.EventID))
 		// A new redrive generation gives the event fresh Zuora idempotency keys: Zuora keeps a failed write's
 		// answer for 24 h under its key, and the operator redrives because the cause has been fixed.
 		gen, _ := strconv.Atoi(dl.Header.Get(HeaderRedrive))
 		msg.Header.Set(HeaderRedrive, strconv.Itoa(gen+1))
+		if opts.Force {
+			msg.Header.Set(HeaderOverride, "true")
+		}
 		msg.Data = dl.Data
 		if _, err := js.PublishMsg(ctx, msg); err != nil {
-			return n, fmt.Errorf("redrive: publish DLQ entry %d to %s: %w", dl.Seq, dl.OriginalSubject, err)
+			return out, fmt.Errorf("redrive: publish DLQ entry %d to %s: %w", dl.Seq, dl.OriginalSubject, err)
 		}
 		if err := s.DeleteMsg(ctx, dl.Seq); err != nil {
-			return n, fmt.Errorf("redrive: entry %d was republished but not removed from the DLQ: %w", dl.Seq, err)
+			return out, fmt.Errorf("redrive: entry %d was republished but not removed from the DLQ: %w", dl.Seq, err)
 		}
-		n++
+		out.Redriven++
 	}
-	return n, nil
+	return out, nil
+}
+
+// supersededEntry tells whether the entity of a dead letter has applied a newer event since.
+func supersededEntry(ctx context.Context, applied jetstream.KeyValue, dl DeadLetter) (bool, error) {
+	if dl.event == nil || dl.Origin.IsZero() {
+		return false, nil // undecodable, or written before origins existed: nothing to compare
+	}
+	key, err := events.PartitionKey(*dl.event)
+	if err != nil {
+		return false, nil
+	}
+	g := &guard{kv: applied}
+	rec, _, err := g.read(ctx, guardRecordKey(dl.Origin.Stream, key))
+	if err != nil {
+		return false, err
+	}
+	have, _ := appliedOrigin(rec, entityOf(dl.event, key))
+	return dl.Origin.Before(have), nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/zuora-sync/zuora-sync/internal/natstest"
+	"github.com/zuora-sync/zuora-sync/topology"
 )
 
 func TestReplayFromATimeResetsEveryConsumerToTheFirstLaterEvent(t *testing.T) {
@@ -13,13 +14,13 @@ func TestReplayFromATimeResetsEveryConsumerToTheFirstLaterEvent(t *testing.T) {
 	_, js := srv.Connect(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	topo := DefaultTopology()
+	topo := topology.Default()
 	topo.Partitions = 2
-	if err := EnsureStreams(ctx, js, topo); err != nil {
+	if err := topology.EnsureStreams(ctx, js, topo); err != nil {
 		t.Fatal(err)
 	}
 	for p := range 2 {
-		if _, err := ensureConsumer(ctx, js, StreamStigg, topo.partitionConsumerConfig(inputStreams[0], p)); err != nil {
+		if _, err := topology.EnsureConsumer(ctx, js, topology.StreamStigg, topo.PartitionConsumer(topology.Inputs[0], p)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -37,7 +38,7 @@ func TestReplayFromATimeResetsEveryConsumerToTheFirstLaterEvent(t *testing.T) {
 		}
 	}
 
-	seq, reset, err := Replay(ctx, js, StreamStigg, ReplayFrom{Time: since})
+	seq, reset, err := Replay(ctx, js, topology.StreamStigg, ReplayFrom{Time: since})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func TestReplayFromATimeResetsEveryConsumerToTheFirstLaterEvent(t *testing.T) {
 	// Every reset consumer now has exactly the events from seq 3 on pending.
 	total := uint64(0)
 	for _, name := range reset {
-		c, err := js.Consumer(ctx, StreamStigg, name)
+		c, err := js.Consumer(ctx, topology.StreamStigg, name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,11 +63,11 @@ func TestReplayFromATimeResetsEveryConsumerToTheFirstLaterEvent(t *testing.T) {
 	}
 
 	// A time after the last event replays nothing but is not an error.
-	seq, _, err = Replay(ctx, js, StreamStigg, ReplayFrom{Time: time.Now().Add(time.Hour)})
+	seq, _, err = Replay(ctx, js, topology.StreamStigg, ReplayFrom{Time: time.Now().Add(time.Hour)})
 	if err != nil || seq != 5 {
 		t.Fatalf("replay from the future: seq %d err %v, want 5 (the next event)", seq, err)
 	}
-	if _, _, err := Replay(ctx, js, StreamStigg, ReplayFrom{}); err == nil {
+	if _, _, err := Replay(ctx, js, topology.StreamStigg, ReplayFrom{}); err == nil {
 		t.Fatal("a replay without a start must be refused")
 	}
 }

@@ -2,16 +2,24 @@ package consumer
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/zuora-sync/zuora-sync/dispatch"
 	"github.com/zuora-sync/zuora-sync/events"
+	"github.com/zuora-sync/zuora-sync/topology"
+	"github.com/zuora-sync/zuora-sync/zuoraapi"
 )
 
 // Headers the runtime adds to a dead-lettered message; the original CloudEvent headers and body are kept as they
@@ -26,48 +34,152 @@ const (
 	HeaderDLQTime     = "Zuorasync-Dlq-Time"
 )
 
-// publishSubject is the subject an event was published on: the stored subject without the partition token the
-// stream appended.
-func publishSubject(stored string) string {
-	tok := strings.Split(stored, ".")
-	if len(tok) == 5 {
-		if _, err := strconv.Atoi(tok[4]); err == nil {
-			return strings.Join(tok[:4], ".")
+// Dead-letter classes.
+const (
+	DLQPermanent = "permanent"
+	DLQExhausted = "exhausted"
+)
+
+// settle is the one place that decides and carries out a message's fate from its handler's result:
+//
+//	success   → publish outcomes, release the entity's parked queue, ack
+//	transient → NakWithDelay(backoff ≥ Retry-After); dead-letter (exhausted) after MaxAttempts
+//	deferred  → park (copy to the retry stream, ack); dead-letter (exhausted) after MaxDeferrals
+//	permanent → dead-letter: DLQ write, failed outcome, release the parked queue, Term
+//
+// Each step that writes to JetStream comes before the ack or Term, so a crash in between redelivers the event
+// instead of losing it; when a step fails, the event is retried.
+func (r *Runner) settle(ctx context.Context, d *delivery, res *dispatch.Result, herr error) {
+	class, floor := dispatch.Classify(herr)
+	switch class {
+	case dispatch.ClassSuccess:
+		r.succeed(ctx, d, res)
+	case dispatch.ClassTransient:
+		if errors.Is(herr, errKeyBusy) {
+			// Waiting for the key's other event is not a failure of this one: it does not use up attempts.
+			d.log.Info("waiting: another event of the key is being handled", "err", herr)
+			_ = d.msg.NakWithDelay(r.cfg.Backoff.Delay(1, 0))
+			return
 		}
+		if d.attempt >= r.cfg.MaxAttempts {
+			r.deadLetter(ctx, d, fmt.Errorf("gave up after %d attempts: %w", d.attempt, herr), DLQExhausted)
+			return
+		}
+		r.retry(d, herr, floor)
+	case dispatch.ClassDeferred:
+		r.park(ctx, d, herr)
+	case dispatch.ClassPermanent:
+		r.deadLetter(ctx, d, herr, DLQPermanent)
 	}
-	return stored
 }
 
-// dlqSubject mirrors the published subject under zuorasync.dlq, so operators can filter dead letters by entity,
-// action or key.
-func dlqSubject(published string) string {
-	tok := strings.Split(published, ".")
-	if len(tok) < 3 {
-		return "zuorasync.dlq.invalid." + strings.Join(tok, "_")
+func (r *Runner) succeed(ctx context.Context, d *delivery, res *dispatch.Result) {
+	if err := r.publishOutcomes(ctx, d.ev, d.key, res); err != nil {
+		// The handler's work is done; keep its result so the redelivery publishes it instead of reporting a
+		// second, "unchanged" outcome.
+		r.pending.put(d.ev.ID(), d.origin, res)
+		r.retry(d, fmt.Errorf("publish outcome: %w", err), 0)
+		return
 	}
-	return "zuorasync.dlq." + published
+	// Released before the ack: a crash in between redelivers an event that is no longer queued, which is
+	// harmless; the other order could leave the entity's queue blocked by an event already handled.
+	if err := r.releaseParked(ctx, d); err != nil {
+		r.retry(d, fmt.Errorf("handled, but its parked queue was not released: %w", err), 0)
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := d.msg.DoubleAck(actx); err != nil {
+		// The event will be redelivered and handled again, harmlessly.
+		d.log.Warn("ack not confirmed", "err", err)
+	}
+	d.log.Info("handled", "duration", time.Since(d.start).Round(time.Millisecond), "zuora_request_ids", d.trace.RequestIDs())
+}
+
+func (r *Runner) retry(d *delivery, cause error, floor time.Duration) {
+	delay := r.cfg.Backoff.Delay(d.attempt, floor)
+	attrs := []any{"err", cause, "retry_in", delay.Round(time.Millisecond)}
+	if zerr, ok := zuoraapi.AsError(cause); ok && zerr.RequestID != "" {
+		attrs = append(attrs, "zuora_request_id", zerr.RequestID)
+	}
+	if ids := d.trace.RequestIDs(); len(ids) > 0 {
+		attrs = append(attrs, "zuora_request_ids", ids)
+	}
+	d.log.Warn("transient failure, will retry", attrs...)
+	if err := d.msg.NakWithDelay(delay); err != nil {
+		d.log.Warn("nak failed; the server redelivers after AckWait", "err", err)
+	}
+}
+
+// park moves the event to the retry stream and acks it. When it has been parked too often it is dead-lettered
+// and leaves its entity's queue, so the events behind it can proceed.
+func (r *Runner) park(ctx context.Context, d *delivery, reason error) {
+	n := deferralsOf(d.msg.Headers())
+	if n >= r.cfg.MaxDeferrals {
+		d.queued = true // it leaves its entity's queue with the dead letter
+		r.deadLetter(ctx, d, fmt.Errorf("still waiting after %d deferrals: %w", n, reason), DLQExhausted)
+		return
+	}
+	if err := r.parked.add(ctx, parkKey(d.ev), d.ev.ID()); err != nil {
+		r.retry(d, err, 0)
+		return
+	}
+	delay := r.cfg.DeferBackoff.Delay(n+1, 0)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := r.js.PublishMsg(pctx, parkCopy(d, reason, n+1, time.Now().Add(delay))); err != nil {
+		r.retry(d, fmt.Errorf("park: %w", err), 0)
+		return
+	}
+	if err := d.msg.DoubleAck(pctx); err != nil {
+		d.log.Warn("ack of a parked event not confirmed; its redelivery parks the same copy again", "err", err)
+	}
+	d.log.Info("parked", "reason", reason, "deferrals", n+1, "retry_in", delay.Round(time.Millisecond))
+}
+
+// releaseParked takes a handled (or dead-lettered) event out of its entity's queue. Callers settle the message
+// only after it succeeded: acking with the event still queued would block its entity's later events.
+func (r *Runner) releaseParked(ctx context.Context, d *delivery) error {
+	if d.ev == nil || deferralsOf(d.msg.Headers()) == 0 && !d.queued {
+		return nil // never parked: nothing to release, and no KV call on the common path
+	}
+	return r.parked.remove(ctx, parkKey(d.ev), d.ev.ID())
+}
+
+// maxSubject bounds the subjects the runtime derives from a stored subject, well inside the server's control
+// line (a longer subject closes the connection).
+const maxSubject = 1024
+
+// dlqSubject mirrors the published subject under zuorasync.dlq, so operators can filter dead letters by entity,
+// action or key; an oversized subject is replaced by a hash (the header keeps it whole).
+func dlqSubject(published string) string {
+	if len(published) > maxSubject-len(topology.PrefixDLQ)-20 {
+		sum := sha256.Sum256([]byte(published))
+		return topology.PrefixDLQ + ".oversized." + hex.EncodeToString(sum[:20])
+	}
+	return topology.PrefixDLQ + "." + published
 }
 
 // deadLetter writes the event and the reason to the DLQ, publishes a failed outcome, then terminates the message.
 // If the DLQ write fails the message is retried instead: nothing leaves the input stream without a DLQ record.
-func (r *Runner) deadLetter(ctx context.Context, d delivery, ev *event.Event, key string, reason error, class string) {
+func (r *Runner) deadLetter(ctx context.Context, d *delivery, reason error, class string) {
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	published := publishSubject(d.msg.Subject())
+	published := d.publishedSubject()
 	out := nats.NewMsg(dlqSubject(published))
-	for k, v := range d.msg.Headers() {
-		out.Header[k] = append([]string(nil), v...)
-	}
-	out.Header.Set(HeaderDLQReason, reason.Error())
+	out.Header = copyHeaders(d.msg.Headers())
+	out.Header.Set(HeaderDLQReason, truncate(reason.Error(), 4000))
 	out.Header.Set(HeaderDLQClass, class)
 	out.Header.Set(HeaderDLQStream, d.stream)
 	out.Header.Set(HeaderDLQSeq, strconv.FormatUint(d.meta.Sequence.Stream, 10))
 	out.Header.Set(HeaderDLQSubject, published)
 	out.Header.Set(HeaderDLQAttempts, strconv.Itoa(d.attempt))
 	out.Header.Set(HeaderDLQTime, time.Now().UTC().Format(time.RFC3339Nano))
-	// Unique per delivery (consumer sequence): a replay inside the dedupe window must not be deduplicated into
-	// losing its dead letter; a crash between this write and Term at worst leaves a second, identical entry.
-	out.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("dlq:%s:%d:%d", d.stream, d.meta.Sequence.Stream, d.meta.Sequence.Consumer))
+	out.Header.Set(HeaderOrigin, d.origin.String())
+	// Unique per dead-lettering: delivery and consumer sequences repeat after a consumer reset, and a repeated
+	// id would be deduplicated into a lost dead letter. A crash between this write and Term leaves at worst a
+	// second entry for the same origin, which the ordering guard makes harmless on redrive.
+	out.Header.Set(jetstream.MsgIDHeader, "dlq:"+d.origin.String()+":"+uuid.NewString())
 	out.Data = d.msg.Data()
 	if _, err := r.js.PublishMsg(pctx, out); err != nil {
 		r.retry(d, fmt.Errorf("dead-letter write failed (event kept): %w", err), 0)
@@ -77,24 +189,20 @@ func (r *Runner) deadLetter(ctx context.Context, d delivery, ev *event.Event, ke
 	d.log.Error("dead-lettered", "reason", reason, "class", class, "dlq_subject", out.Subject,
 		"zuora_request_ids", d.trace.RequestIDs())
 
-	if ev != nil {
-		failed := Outcome{Entity: events.Entity(ev.Type()), Result: events.ResultFailed, Data: events.Outcome{
-			StiggID: ev.Subject(),
-			Reason:  reason.Error(),
-			Code:    class,
+	if d.ev != nil {
+		failed := dispatch.Outcome{Entity: events.Entity(d.ev.Type()), Result: events.ResultFailed, Data: events.Outcome{
+			StiggID: d.ev.Subject(), Reason: reason.Error(), Code: class,
 		}}
-		if err := r.publishOutcomes(pctx, ev, key, &Result{Outcomes: []Outcome{failed}}); err != nil {
+		if err := r.publishOutcomes(pctx, d.ev, d.key, &dispatch.Result{Outcomes: []dispatch.Outcome{failed}}); err != nil {
 			d.log.Warn("failed outcome not published; the DLQ entry stands", "err", err)
 		}
-	}
-	if ev != nil {
-		if err := r.releaseParked(pctx, d, ev); err != nil {
+		if err := r.releaseParked(pctx, d); err != nil {
 			r.retry(d, fmt.Errorf("dead-lettered, but its parked queue was not released: %w", err), 0)
 			return
 		}
 	}
 	if err := d.msg.TermWithReason(truncate(class+": "+reason.Error(), 200)); err != nil {
-		d.log.Warn("term failed; a redelivery will find the DLQ write deduplicated", "err", err)
+		d.log.Warn("term failed; the redelivery writes a second DLQ entry", "err", err)
 	}
 }
 
@@ -107,7 +215,7 @@ func truncate(s string, n int) string {
 
 // publishOutcomes writes a handler's outcome events. Their ids derive from the source event so that a redelivery
 // inside the dedupe window does not report the same outcome twice.
-func (r *Runner) publishOutcomes(ctx context.Context, src *event.Event, key string, res *Result) error {
+func (r *Runner) publishOutcomes(ctx context.Context, src *event.Event, key string, res *dispatch.Result) error {
 	if res == nil {
 		return nil
 	}
@@ -129,41 +237,62 @@ func (r *Runner) publishOutcomes(ctx context.Context, src *event.Event, key stri
 	return nil
 }
 
-// rekey moves an event published without a key token (prefix.entity.action) onto its keyed subject, using the
-// partitionkey attribute, so that it joins its key's partition and order from there on.
-func (r *Runner) rekey(ctx context.Context, stream string, msg jetstream.Msg) {
-	meta, err := msg.Metadata()
-	if err != nil {
-		_ = msg.Term()
-		return
+// pendingOutcomes keeps, for a while, the results of events whose handler succeeded but whose outcomes could not
+// be published, so their redelivery to this process reports what was done rather than "unchanged".
+type pendingOutcomes struct {
+	mu    sync.Mutex
+	limit int
+	m     map[string]*dispatch.Result
+	order []string
+}
+
+func newPendingOutcomes(limit int) *pendingOutcomes {
+	return &pendingOutcomes{limit: limit, m: map[string]*dispatch.Result{}}
+}
+
+func (p *pendingOutcomes) put(eventID string, o Origin, res *dispatch.Result) {
+	k := eventID + "@" + o.String()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.m[k]; !ok {
+		p.order = append(p.order, k)
 	}
-	d := delivery{msg: msg, meta: meta, stream: stream, attempt: int(meta.NumDelivered),
-		log: r.log.With("stream", stream, "seq", meta.Sequence.Stream, "rekey", true)}
-	ev, err := events.FromMsg(msg.Headers(), msg.Data())
-	if err != nil {
-		r.deadLetter(ctx, d, nil, "", fmt.Errorf("undecodable event: %w", err), "permanent")
-		return
+	p.m[k] = res
+	for len(p.order) > p.limit {
+		delete(p.m, p.order[0])
+		p.order = p.order[1:]
 	}
-	key, err := events.PartitionKey(ev)
-	if err != nil {
-		r.deadLetter(ctx, d, nil, "", fmt.Errorf("cannot move %s onto a keyed subject: %w", msg.Subject(), err), "permanent")
-		return
+}
+
+func (p *pendingOutcomes) take(eventID string, o Origin) (*dispatch.Result, bool) {
+	k := eventID + "@" + o.String()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	res, ok := p.m[k]
+	if ok {
+		delete(p.m, k)
 	}
-	out := nats.NewMsg(msg.Subject() + "." + events.EncodeKey(key))
-	for k, v := range msg.Headers() {
-		out.Header[k] = append([]string(nil), v...)
+	return res, ok
+}
+
+// Backoff computes retry delays: exponential growth with jitter, never below what Zuora asked for.
+type Backoff struct {
+	Base time.Duration
+	Max  time.Duration
+}
+
+// DefaultBackoff starts around a second and caps at five minutes.
+func DefaultBackoff() Backoff { return Backoff{Base: time.Second, Max: 5 * time.Minute} }
+
+// Delay for the given attempt (1-based), with floor as the minimum (e.g. Retry-After).
+func (b Backoff) Delay(attempt int, floor time.Duration) time.Duration {
+	ceiling := b.Base
+	for i := 1; i < attempt && ceiling < b.Max; i++ {
+		ceiling *= 2
 	}
-	// The original publish already used the event id as Nats-Msg-Id; a distinct id keeps the move from being
-	// deduplicated away, and stays stable so a redelivered move is.
-	out.Header.Set(jetstream.MsgIDHeader, "rekey:"+ev.ID())
-	out.Data = msg.Data()
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if _, err := r.js.PublishMsg(pctx, out); err != nil {
-		r.retry(d, fmt.Errorf("rekey publish: %w", err), 0)
-		return
-	}
-	if err := msg.DoubleAck(pctx); err != nil {
-		d.log.Warn("ack not confirmed", "err", err)
-	}
+	ceiling = min(ceiling, b.Max)
+	// Jitter over the upper half of the window spreads retries of partitions that failed together (a Zuora
+	// outage) while still letting the delay grow with every attempt.
+	d := time.Duration(rand.Int64N(int64(ceiling)/2+1)) + ceiling/2
+	return max(d, floor)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/zuora-sync/zuora-sync/internal/app"
 	"github.com/zuora-sync/zuora-sync/internal/natstest"
 	"github.com/zuora-sync/zuora-sync/ratelimit"
+	"github.com/zuora-sync/zuora-sync/topology"
 	"github.com/zuora-sync/zuora-sync/zuorasim"
 )
 
@@ -25,8 +26,8 @@ import (
 
 const benchPartitions = 16
 
-func benchTopology() consumer.Topology {
-	t := consumer.DefaultTopology()
+func benchTopology() topology.Topology {
+	t := topology.Default()
 	t.Partitions = benchPartitions
 	return t
 }
@@ -69,11 +70,11 @@ func BenchmarkPipeline(b *testing.B) {
 	defer func() { cancel(); <-done }()
 
 	publishCustomers(b, js, "warm", 1)
-	waitStreamMsgs(b, js, consumer.StreamOutcomes, 1)
+	waitStreamMsgs(b, js, topology.StreamOutcomes, 1)
 	b.ResetTimer()
 	start := time.Now()
 	publishCustomers(b, js, "bench", b.N)
-	waitStreamMsgs(b, js, consumer.StreamOutcomes, uint64(b.N)+1)
+	waitStreamMsgs(b, js, topology.StreamOutcomes, uint64(b.N)+1)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 }
@@ -92,7 +93,7 @@ func BenchmarkBareJetStream(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	topo := benchTopology()
-	if err := consumer.EnsureStreams(ctx, js, topo); err != nil {
+	if err := topology.EnsureStreams(ctx, js, topo); err != nil {
 		b.Fatal(err)
 	}
 	var acked atomic.Int64
@@ -100,7 +101,7 @@ func BenchmarkBareJetStream(b *testing.B) {
 	defer wg.Wait()
 	defer cancel()
 	for p := range benchPartitions {
-		cons, err := js.CreateConsumer(ctx, consumer.StreamStigg, jetstream.ConsumerConfig{
+		cons, err := js.CreateConsumer(ctx, topology.StreamStigg, jetstream.ConsumerConfig{
 			Durable: fmt.Sprintf("bare-p%d", p), FilterSubject: fmt.Sprintf("stigg.*.*.*.%d", p),
 			AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 1, MaxDeliver: -1, AckWait: topo.AckWait,
 		})

@@ -26,6 +26,7 @@ import (
 	"github.com/zuora-sync/zuora-sync/internal/app"
 	"github.com/zuora-sync/zuora-sync/internal/conformance"
 	"github.com/zuora-sync/zuora-sync/internal/natstest"
+	"github.com/zuora-sync/zuora-sync/topology"
 	"github.com/zuora-sync/zuora-sync/zuorasim"
 )
 
@@ -51,7 +52,7 @@ type runningApp struct {
 
 // testRunnerConfig keeps retries quick so failure paths finish within a test's time.
 func testRunnerConfig() consumer.Config {
-	topo := consumer.DefaultTopology()
+	topo := topology.Default()
 	topo.Partitions = 4
 	topo.AckWait = 5 * time.Second
 	return consumer.Config{
@@ -74,9 +75,15 @@ func testLogger(t testing.TB) *slog.Logger {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessWith(t, zuorasim.Config{})
+}
+
+// newHarnessWith is newHarness with a simulator configured by simCfg.
+func newHarnessWith(t *testing.T, simCfg zuorasim.Config) *harness {
+	t.Helper()
 	h := &harness{t: t, nats: natstest.Start(t), check: conformance.Load(t)}
 	h.nc, h.js = h.nats.Connect(t)
-	h.sim = zuorasim.New(zuorasim.Config{})
+	h.sim = zuorasim.New(simCfg)
 	srv := httptest.NewServer(h.check.Middleware(t, h.sim.Handler()))
 	t.Cleanup(func() { srv.Close(); h.sim.Close() })
 	h.simURL = srv.URL
@@ -195,7 +202,7 @@ func (h *harness) countRequests(method, path string) int {
 // outcomes reads every outcome event published so far, oldest first.
 func (h *harness) outcomes() []event.Event {
 	h.t.Helper()
-	return h.readStream(consumer.StreamOutcomes, "zuorasync.out.>")
+	return h.readStream(topology.StreamOutcomes, "zuorasync.out.>")
 }
 
 func (h *harness) readStream(stream, filter string) []event.Event {
@@ -327,7 +334,7 @@ func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 
 // replayAll replays the STIGG stream from its first event.
 func replayAll(ctx context.Context, h *harness) (uint64, []string, error) {
-	return consumer.Replay(ctx, h.js, consumer.StreamStigg, consumer.ReplayFrom{Seq: 1})
+	return consumer.Replay(ctx, h.js, topology.StreamStigg, consumer.ReplayFrom{Seq: 1})
 }
 
 func decode(t *testing.T, b []byte, v any) {

@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zuora-sync/zuora-sync/consumer"
 	"github.com/zuora-sync/zuora-sync/events"
 	"github.com/zuora-sync/zuora-sync/handlers"
 	"github.com/zuora-sync/zuora-sync/internal/app"
 	"github.com/zuora-sync/zuora-sync/rpc"
+	"github.com/zuora-sync/zuora-sync/topology"
 	"github.com/zuora-sync/zuora-sync/zuoraapi"
 	"github.com/zuora-sync/zuora-sync/zuorasim"
 )
@@ -167,13 +167,13 @@ func TestSubscriptionLifecycle(t *testing.T) {
 
 	// Replay everything so far: no second subscription, no new orders, still one pending scheduled order.
 	ordersBefore = len(h.ordersOf(a, number, ""))
-	h.waitIdle(consumer.StreamStigg, 10*time.Second)
+	h.waitIdle(topology.StreamStigg, 10*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, _, err := replayAll(ctx, h); err != nil {
 		t.Fatal(err)
 	}
-	h.waitIdle(consumer.StreamStigg, 60*time.Second)
+	h.waitIdle(topology.StreamStigg, 60*time.Second)
 	if n := len(h.ordersOf(a, number, "")); n != ordersBefore {
 		t.Fatalf("replay created orders: %d → %d", ordersBefore, n)
 	}

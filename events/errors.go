@@ -46,6 +46,15 @@ func (e *ValidationError) Error() string {
 
 func (e *ValidationError) Unwrap() error { return e.Err }
 
+// Permanent reports that the event itself is wrong: no retry of it can succeed, so the runtime dead-letters it.
+func (e *ValidationError) Permanent() bool { return true }
+
+// permanentSentinel is a sentinel error that says no retry can fix it.
+type permanentSentinel string
+
+func (e permanentSentinel) Error() string   { return string(e) }
+func (e permanentSentinel) Permanent() bool { return true }
+
 func orRoot(f string) string {
 	if f == "" {
 		return "(root)"
@@ -55,8 +64,8 @@ func orRoot(f string) string {
 
 var (
 	// ErrUnknownType is wrapped by DecodeData when no payload type is registered for the
-	// event's type.
-	ErrUnknownType = errors.New("unknown event type")
+	// event's type. It is permanent: the same event can never be decoded.
+	ErrUnknownType error = permanentSentinel("unknown event type")
 	// ErrEmptyKey is wrapped when an ordering key is required but empty or absent.
 	ErrEmptyKey = errors.New("empty ordering key")
 )

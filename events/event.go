@@ -250,6 +250,18 @@ func keyFromData(eventType string, data []byte) string {
 
 // checkEvent is the one rule set every event passes on the way in (FromMsg) and out
 // (New, ToMsg, ToStructuredMsg), so whatever decodes also re-encodes, and vice versa.
+// MaxIDLength bounds every identifier an event carries (its id, subject, partition key and the ids in its data).
+// Ids become NATS subjects, KV keys and Zuora fields; Zuora's text fields hold 255 characters, and an id of
+// kilobytes is a bug upstream, refused here with a clear reason rather than carried into every system.
+const MaxIDLength = 255
+
+func checkIDLength(name, v string) error {
+	if len(v) > MaxIDLength {
+		return attrErr(name, "is %d bytes long; ids may be at most %d", len(v), MaxIDLength)
+	}
+	return nil
+}
+
 func checkEvent(ev event.Event) error {
 	if ev.Context == nil {
 		return attrErr("specversion", "missing")
@@ -263,6 +275,19 @@ func checkEvent(ev event.Event) error {
 	ctx := ev.Context.AsV1()
 	for _, a := range []struct{ name, val string }{{"id", ctx.ID}, {"type", ctx.Type}} {
 		if err := checkString(a.name, a.val); err != nil {
+			return err
+		}
+	}
+	if err := checkIDLength("id", ctx.ID); err != nil {
+		return err
+	}
+	if ctx.Subject != nil {
+		if err := checkIDLength("subject", *ctx.Subject); err != nil {
+			return err
+		}
+	}
+	if k, ok := ExtensionString(ev, ExtPartitionKey); ok {
+		if err := checkIDLength(ExtPartitionKey, k); err != nil {
 			return err
 		}
 	}

@@ -67,7 +67,7 @@ type FailedOutcome struct {
 func (o *FailedOutcome) Validate() error {
 	var p problems
 	o.validate(&p)
-	p.id("reason", o.Reason)
+	p.required("reason", o.Reason)
 	return p.err()
 }
 

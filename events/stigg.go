@@ -152,7 +152,7 @@ func (m *PaymentMethodAttached) Validate() error {
 }
 
 func (c *Card) validate(p *problems, path string) {
-	p.id(at(path, "brand"), c.Brand)
+	p.required(at(path, "brand"), c.Brand)
 	if len(c.Last4) != 4 || strings.Trim(c.Last4, "0123456789") != "" {
 		p.add(at(path, "last4"), "must be 4 digits (got %q)", c.Last4)
 	}
@@ -206,7 +206,7 @@ func (pk *PackagePublished) Validate() error {
 	if pk.Version < 1 {
 		p.add("version", "must be 1 or more (got %d)", pk.Version)
 	}
-	p.id("displayName", pk.DisplayName)
+	p.required("displayName", pk.DisplayName)
 	p.text("description", pk.Description)
 	p.optID("productId", pk.ProductID)
 	p.link("entityUrl", pk.EntityURL)

@@ -1,6 +1,8 @@
 package events
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"strings"
 
@@ -110,9 +112,26 @@ func upperHexVal(c byte) (byte, bool) {
 func Subject(prefix, entity, action, key string) string {
 	s := prefix + "." + entity + "." + action
 	if key != "" {
-		s += "." + EncodeKey(key)
+		s += "." + KeyToken(key)
 	}
 	return s
+}
+
+// MaxKeyToken bounds the key token of a subject zuora-sync builds. A subject longer than the server's control
+// line (4 KB by default) makes the server close the connection for good; every valid key (at most MaxIDLength
+// bytes, three bytes per escaped byte) fits.
+const MaxKeyToken = 3 * MaxIDLength
+
+// KeyToken is EncodeKey, bounded: a key whose encoding is longer than MaxKeyToken becomes "~" and the first 40
+// hex digits of its SHA-256, so a key that is too long can still be routed, dead-lettered and reported.
+// Deployed subjects depend on this: it must never change.
+func KeyToken(key string) string {
+	t := EncodeKey(key)
+	if len(t) <= MaxKeyToken {
+		return t
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "~" + hex.EncodeToString(sum[:20])
 }
 
 // OutcomeSubject returns zuorasync.out.<entity>.<result>.<EncodeKey(key)>.

@@ -126,6 +126,13 @@ func Entity(eventType string) string {
 	return e
 }
 
+// Namespace returns the namespace of an event type: io.stigg.customer.created → io.stigg.
+// It returns "" for a type not shaped io.<vendor>.<entity>.<action>.
+func Namespace(eventType string) string {
+	ns, _, _, _ := splitType(eventType)
+	return ns
+}
+
 // Action returns the action of an event type: io.stigg.payment_method.attached → attached.
 // It returns "" for a type not shaped io.<vendor>.<entity>.<action>.
 func Action(eventType string) string {

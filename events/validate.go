@@ -26,6 +26,20 @@ func (p *problems) id(path, v string) {
 		p.add(path, "required")
 		return
 	}
+	if len(v) > MaxIDLength {
+		p.add(path, "is %d bytes long; ids may be at most %d", len(v), MaxIDLength)
+		return
+	}
+	p.text(path, v)
+}
+
+// required checks a text that must be present: not blank, no control characters (no length bound: it is not
+// an identifier).
+func (p *problems) required(path, v string) {
+	if strings.TrimSpace(v) == "" {
+		p.add(path, "required")
+		return
+	}
 	p.text(path, v)
 }
 

@@ -5,10 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
-	"github.com/zuora-sync/zuora-sync/consumer"
+	"github.com/zuora-sync/zuora-sync/dispatch"
 	"github.com/zuora-sync/zuora-sync/events"
 	"github.com/zuora-sync/zuora-sync/idmap"
 	"github.com/zuora-sync/zuora-sync/zuoraapi"
@@ -18,6 +19,11 @@ import (
 const (
 	KindPackage = events.EntityPackage
 	KindUOM     = "uom"
+	// KindPackageProgress holds the ids a package sync has created so far, written after every create, so a
+	// retry after a failure midway (429, crash) finds them instead of guessing. It is not the package entry
+	// itself: subscriptions read that one, and a partial entry would make a paid package look free (no
+	// charges) or lack a billing period, where a missing entry makes them wait.
+	KindPackageProgress = "package-progress"
 )
 
 // packages turns io.stigg.package.published into a Zuora product, one plan (product rate plan) per billing
@@ -43,7 +49,7 @@ func chargeKey(p *events.Price) string {
 
 // desiredCharge is one Zuora charge as Stigg's prices describe it.
 type desiredCharge struct {
-	key, name                string
+	key, name, feature       string
 	period                   events.BillingPeriod
 	model, chargeType, v1Per string // V1 create vocabulary
 	uom                      string
@@ -81,8 +87,8 @@ func desiredCatalog(pk *events.PackagePublished) ([]*desiredPlan, error) {
 			if err != nil {
 				return nil, fmt.Errorf("prices[%d]: %w", i, err)
 			}
-			ch = &desiredCharge{key: chargeKey(&p), name: chargeName(&p), period: p.BillingPeriod, model: model,
-				chargeType: ctype, v1Per: period, tiersMode: p.TiersMode, accountingCode: p.AccountingCode}
+			ch = &desiredCharge{key: chargeKey(&p), name: chargeName(&p), feature: p.FeatureID, period: p.BillingPeriod,
+				model: model, chargeType: ctype, v1Per: period, tiersMode: p.TiersMode, accountingCode: p.AccountingCode}
 			if p.BillingModel != events.BillingModelFlatFee {
 				ch.uom = cmp.Or(p.UnitName, p.FeatureID)
 			}
@@ -105,6 +111,16 @@ func desiredCatalog(pk *events.PackagePublished) ([]*desiredPlan, error) {
 	}
 	out := make([]*desiredPlan, 0, len(plans))
 	for _, p := range plans {
+		// Zuora refuses two charges of the same name in a plan; features sharing a unit name would collide.
+		names := map[string]int{}
+		for _, ch := range p.charges {
+			names[ch.name]++
+		}
+		for _, ch := range p.charges {
+			if names[ch.name] > 1 {
+				ch.qualifyName()
+			}
+		}
 		out = append(out, p)
 	}
 	slices.SortFunc(out, func(a, b *desiredPlan) int { return strings.Compare(string(a.period), string(b.period)) })
@@ -128,6 +144,13 @@ func chargeName(p *events.Price) string {
 		return unit + " usage"
 	}
 	return unit
+}
+
+// qualifyName makes the name unique in its plan by adding the feature (a flat fee has none, and is alone).
+func (d *desiredCharge) qualifyName() {
+	if q := " (" + d.feature + ")"; d.feature != "" && !strings.HasSuffix(d.name, q) {
+		d.name += q
+	}
 }
 
 func amountOf(d *events.Decimal) *zuoraapi.Amount {
@@ -172,14 +195,14 @@ func (d *desiredCharge) v1Tiers() ([]zuoraapi.ChargeTier, error) {
 	return out, nil
 }
 
-func (h *packages) Handle(ctx context.Context, in *consumer.Input) (*consumer.Result, error) {
+func (h *packages) Handle(ctx context.Context, in *dispatch.Input) (*dispatch.Result, error) {
 	pk, ok := in.Payload.(*events.PackagePublished)
 	if !ok {
-		return nil, consumer.Permanent(fmt.Errorf("package handler got %T", in.Payload))
+		return nil, dispatch.Permanent(fmt.Errorf("package handler got %T", in.Payload))
 	}
 	plans, err := desiredCatalog(pk)
 	if err != nil {
-		return nil, consumer.Permanent(fmt.Errorf("package %s v%d cannot be expressed in Zuora: %w", pk.PackageID, pk.Version, err))
+		return nil, dispatch.Permanent(fmt.Errorf("package %s v%d cannot be expressed in Zuora: %w", pk.PackageID, pk.Version, err))
 	}
 	s := &catalogSync{h: h, pk: pk, in: in, action: actionUnchanged}
 	if err := s.product(ctx); err != nil {
@@ -190,8 +213,8 @@ func (h *packages) Handle(ctx context.Context, in *consumer.Input) (*consumer.Re
 			return nil, err
 		}
 	}
-	if err := h.deps.IDs.Put(ctx, KindPackage, idmap.Entry{StiggID: pk.PackageID, ZuoraID: s.productID,
-		ZuoraNumber: s.sku, Extra: s.ids, SourceEventID: in.Event.ID()}); err != nil {
+	if err := h.deps.IDs.Put(ctx, KindPackage, &idmap.Entry{StiggID: pk.PackageID, ZuoraID: s.productID,
+		ZuoraNumber: s.sku, Extra: s.ids, SourceEventID: in.Event.ID(), Revision: s.mappedRev}); err != nil {
 		return nil, err
 	}
 	zuoraIDs := map[string]string{events.ZuoraProductID: s.productID}
@@ -201,13 +224,13 @@ func (h *packages) Handle(ctx context.Context, in *consumer.Input) (*consumer.Re
 		}
 	}
 	if len(s.unrepairable) > 0 {
-		return nil, consumer.Permanent(fmt.Errorf("package %s v%d: Zuora differs from Stigg in ways that cannot be "+
+		return nil, dispatch.Permanent(fmt.Errorf("package %s v%d: Zuora differs from Stigg in ways that cannot be "+
 			"changed in place: %s. Create a new rate plan charge in Zuora (or archive the product and let zuora-sync "+
-			"recreate it), update the id map entry stigg.package.%s, then redrive this event",
-			pk.PackageID, pk.Version, strings.Join(s.unrepairable, "; "), idmap.EncodeKey(pk.PackageID)))
+			"recreate it), update the id map entry %s, then redrive this event",
+			pk.PackageID, pk.Version, strings.Join(s.unrepairable, "; "), idmap.Key(KindPackage, pk.PackageID)))
 	}
 	in.Logger.Info("package synced", "action", s.action, "product_id", s.productID, "notes", s.notes)
-	return &consumer.Result{Outcomes: []consumer.Outcome{{
+	return &dispatch.Result{Outcomes: []dispatch.Outcome{{
 		Entity: events.EntityPackage, Result: events.ResultSynced,
 		Data: events.Outcome{StiggID: pk.PackageID, Action: s.action, Zuora: zuoraIDs,
 			Reason: strings.Join(s.notes, "; ")},
@@ -218,14 +241,16 @@ func (h *packages) Handle(ctx context.Context, in *consumer.Input) (*consumer.Re
 type catalogSync struct {
 	h  *packages
 	pk *events.PackagePublished
-	in *consumer.Input
+	in *dispatch.Input
 
 	productID, sku string
 	ids            map[string]string // plan.<period> / charge.<period>.<key> → Zuora id
-	existing       []zuoraapi.ProductRatePlanV1
-	action         string
-	unrepairable   []string
-	notes          []string
+	// Revisions of the package and progress entries, for compare-and-set writes.
+	mappedRev, progressRev uint64
+	existing               []zuoraapi.ProductRatePlanV1
+	action                 string
+	unrepairable           []string
+	notes                  []string
 }
 
 func (s *catalogSync) changed(what string) {
@@ -247,16 +272,34 @@ func (s *catalogSync) product(ctx context.Context) error {
 	if err != nil && !errors.Is(err, idmap.ErrNotFound) {
 		return err
 	}
+	progress, err := s.h.deps.IDs.Get(ctx, KindPackageProgress, s.pk.PackageID)
+	if err != nil && !errors.Is(err, idmap.ErrNotFound) {
+		return err
+	}
+	// Writes compare and set on the revisions read here.
+	if mapped != nil {
+		s.mappedRev = mapped.Revision
+	}
+	if progress != nil {
+		s.progressRev = progress.Revision
+	}
+	// Progress newer than the package entry is an unfinished sync that started from that entry: it knows more.
+	if progress != nil && mapped != nil && (progress.ZuoraID != mapped.ZuoraID || !progress.UpdatedAt.After(mapped.UpdatedAt)) {
+		progress = nil
+	}
 	var prod *zuoraapi.Product
 	if mapped != nil {
 		for k, v := range mapped.Extra {
 			s.ids[k] = v
 		}
+		if progress != nil {
+			maps.Copy(s.ids, progress.Extra)
+		}
 		prod, err = z.GetProduct(ctx, mapped.ZuoraID)
 		if zuoraapi.IsNotFound(err) {
-			return consumer.Permanent(fmt.Errorf("package %s is mapped to Zuora product %s, which no longer exists; "+
-				"delete the mapping (nats kv del zuorasync-ids stigg.package.%s) and redrive", s.pk.PackageID,
-				mapped.ZuoraID, idmap.EncodeKey(s.pk.PackageID)))
+			return dispatch.Permanent(fmt.Errorf("package %s is mapped to Zuora product %s, which no longer exists; "+
+				"delete the mapping (nats kv del zuorasync-ids %s) and redrive", s.pk.PackageID,
+				mapped.ZuoraID, idmap.Key(KindPackage, s.pk.PackageID)))
 		}
 		if err != nil {
 			return describe(err, "read Zuora product "+mapped.ZuoraID)
@@ -268,6 +311,11 @@ func (s *catalogSync) product(ctx context.Context) error {
 		}
 		if len(found) > 0 {
 			prod = &found[0]
+			// Without a package entry, progress counts only for the product the SKU finds (the entry may have
+			// been deleted because its product was).
+			if progress != nil && progress.ZuoraID == prod.ID {
+				maps.Copy(s.ids, progress.Extra)
+			}
 		}
 	}
 	productType := zuoraapi.ProductTypeBase
@@ -287,7 +335,7 @@ func (s *catalogSync) product(ctx context.Context) error {
 		}
 		// A new product has no plans yet, so there is nothing to read back.
 		s.productID, s.action = prod.ID, actionCreated
-		return nil
+		return s.record(ctx)
 	}
 	s.productID = prod.ID
 	patch := &zuoraapi.ProductPatch{}
@@ -324,7 +372,7 @@ func (s *catalogSync) plan(ctx context.Context, dp *desiredPlan) error {
 	var have *zuoraapi.ProductRatePlanV1
 	for i := range s.existing {
 		p := &s.existing[i]
-		if p.ID == s.ids[planKey] || (s.ids[planKey] == "" && p.Name == dp.name) {
+		if p.ID == s.ids[planKey] || (s.ids[planKey] == "" && p.Name == dp.name && !s.claimed("plan.", p.ID)) {
 			have = p
 			break
 		}
@@ -346,6 +394,9 @@ func (s *catalogSync) plan(ctx context.Context, dp *desiredPlan) error {
 		}
 		s.ids[planKey] = plan.ID
 		s.changed("plan " + dp.name + " created")
+		if err := s.record(ctx); err != nil {
+			return err
+		}
 		have = &zuoraapi.ProductRatePlanV1{ID: plan.ID, Name: plan.Name}
 	} else {
 		s.ids[planKey] = have.ID
@@ -356,9 +407,38 @@ func (s *catalogSync) plan(ctx context.Context, dp *desiredPlan) error {
 			s.changed("plan renamed to " + dp.name)
 		}
 	}
-	for _, ch := range dp.charges {
-		if err := s.charge(ctx, have, ch); err != nil {
-			return err
+	// Every charge's match is decided before any is touched, so no order of prices lets one charge take
+	// another's Zuora charge.
+	matched := s.matchCharges(have, dp.charges)
+	taken := map[string]bool{}
+	for i := range have.Charges {
+		if !slices.ContainsFunc(dp.charges, func(d *desiredCharge) bool { return matched[d] == &have.Charges[i] }) {
+			taken[have.Charges[i].Name] = true // left as it is (e.g. a price Stigg removed): its name stays taken
+		}
+	}
+	for _, d := range dp.charges {
+		// Subscriptions need each charge's model to price it in an order; the id map keeps it next to the id.
+		s.ids[d.modelKey()] = d.model + "|" + d.chargeType
+		if c := matched[d]; c != nil {
+			s.ids[d.idKey()] = c.ID
+		}
+		if taken[d.name] {
+			d.qualifyName()
+		}
+	}
+	// Repairs (renames included) go before creates, so a new charge never needs a name a repair frees.
+	for _, d := range dp.charges {
+		if c := matched[d]; c != nil {
+			if err := s.reconcileCharge(ctx, have, c, d); err != nil {
+				return err
+			}
+		}
+	}
+	for _, d := range dp.charges {
+		if matched[d] == nil {
+			if err := s.createCharge(ctx, have.ID, d); err != nil {
+				return err
+			}
 		}
 	}
 	for _, c := range have.Charges {
@@ -375,28 +455,68 @@ func (d *desiredCharge) idKey() string { return "charge." + string(d.period) + "
 // modelKey records "<V1 charge model>|<charge type>" of a charge in the id map.
 func (d *desiredCharge) modelKey() string { return "model." + string(d.period) + "." + d.key }
 
-// matches tells whether an existing charge is the one d describes, when the id map does not say: same charge
-// type and unit of measure (a flat fee has none).
+// matches tells whether an existing charge can be the one d describes, when the id map does not say: the same
+// charge type, unit of measure (a flat fee has none), charge model and billing period.
 func (d *desiredCharge) matches(c *zuoraapi.Charge) bool {
-	return c.Type == d.chargeType && c.UOM == d.uom && (d.uom != "" || c.Model == zuoraapi.ChargeModelReadFlatFee)
+	return c.Type == d.chargeType && c.UOM == d.uom && c.Model == zuoraapi.ChargeModelRead(d.model) &&
+		c.BillingPeriod == d.v1Per
 }
 
-func (s *catalogSync) charge(ctx context.Context, plan *zuoraapi.ProductRatePlanV1, d *desiredCharge) error {
-	var have *zuoraapi.Charge
-	for i := range plan.Charges {
-		c := &plan.Charges[i]
-		if c.ID == s.ids[d.idKey()] || (s.ids[d.idKey()] == "" && d.matches(c)) {
-			have = c
-			break
+// claimed tells whether the id map records id under some key with the prefix, for any Stigg price (even one no
+// longer published: its charge may still bill subscriptions, so it is not repriced for another feature).
+func (s *catalogSync) claimed(prefix, id string) bool {
+	for k, v := range s.ids {
+		if v == id && strings.HasPrefix(k, prefix) {
+			return true
 		}
 	}
-	// Subscriptions need each charge's model to price it in an order; the id map keeps it next to the id.
-	s.ids[d.modelKey()] = d.model + "|" + d.chargeType
-	if have == nil {
-		return s.createCharge(ctx, plan.ID, d)
+	return false
+}
+
+// matchCharges pairs desired charges with existing ones, one to one. The id map decides first. The others may
+// only take a charge nobody claimed, in passes from strict to loose: same identity (matches) plus same name and
+// pricing, plus same name, plus same pricing, identity alone; so a charge that fits one desired charge exactly is
+// not taken by a sibling that would have to reprice it. Desired charges go in key order, not event order. A
+// charge with no match (nil) is created.
+func (s *catalogSync) matchCharges(plan *zuoraapi.ProductRatePlanV1, desired []*desiredCharge) map[*desiredCharge]*zuoraapi.Charge {
+	out := map[*desiredCharge]*zuoraapi.Charge{}
+	used := map[string]bool{}
+	var open []*desiredCharge
+	for _, d := range desired {
+		if id := s.ids[d.idKey()]; id != "" {
+			// A recorded charge missing from the plan is recreated, not replaced by a guess.
+			if i := slices.IndexFunc(plan.Charges, func(c zuoraapi.Charge) bool { return c.ID == id }); i >= 0 {
+				out[d], used[id] = &plan.Charges[i], true
+			}
+			continue
+		}
+		open = append(open, d)
 	}
-	s.ids[d.idKey()] = have.ID
-	return s.reconcileCharge(ctx, plan, have, d)
+	slices.SortFunc(open, func(a, b *desiredCharge) int { return strings.Compare(a.key, b.key) })
+	samePrice := func(d *desiredCharge, c *zuoraapi.Charge) bool {
+		want, err := d.v1Tiers()
+		return err == nil && samePricing(want, c, len(d.prices[0].Tiers) > 0)
+	}
+	for _, pass := range []func(d *desiredCharge, c *zuoraapi.Charge) bool{
+		func(d *desiredCharge, c *zuoraapi.Charge) bool { return c.Name == d.name && samePrice(d, c) },
+		func(d *desiredCharge, c *zuoraapi.Charge) bool { return c.Name == d.name },
+		samePrice,
+		func(*desiredCharge, *zuoraapi.Charge) bool { return true },
+	} {
+		for _, d := range open {
+			if out[d] != nil {
+				continue
+			}
+			for i := range plan.Charges {
+				c := &plan.Charges[i]
+				if !used[c.ID] && !s.claimed("charge.", c.ID) && d.matches(c) && pass(d, c) {
+					out[d], used[c.ID] = c, true
+					break
+				}
+			}
+		}
+	}
+	return out
 }
 
 func (s *catalogSync) createCharge(ctx context.Context, planID string, d *desiredCharge) error {
@@ -408,7 +528,7 @@ func (s *catalogSync) createCharge(ctx context.Context, planID string, d *desire
 	}
 	tiers, err := d.v1Tiers()
 	if err != nil {
-		return consumer.Permanent(err)
+		return dispatch.Permanent(err)
 	}
 	req := &zuoraapi.ChargeCreateRequest{
 		ProductRatePlanID: planID, Name: d.name, ChargeModel: d.model, ChargeType: d.chargeType,
@@ -424,6 +544,17 @@ func (s *catalogSync) createCharge(ctx context.Context, planID string, d *desire
 	}
 	s.ids[d.idKey()] = id
 	s.changed("charge " + d.name + " created")
+	return s.record(ctx)
+}
+
+// record writes what this sync knows so far (see KindPackageProgress); Handle writes the package entry at the end.
+func (s *catalogSync) record(ctx context.Context) error {
+	e := &idmap.Entry{StiggID: s.pk.PackageID, ZuoraID: s.productID, ZuoraNumber: s.sku, Extra: maps.Clone(s.ids),
+		SourceEventID: s.in.Event.ID(), Revision: s.progressRev}
+	if err := s.h.deps.IDs.Put(ctx, KindPackageProgress, e); err != nil {
+		return err
+	}
+	s.progressRev = e.Revision
 	return nil
 }
 
@@ -443,7 +574,7 @@ func (s *catalogSync) ensureUOM(ctx context.Context, name string) error {
 	case err != nil:
 		return describe(err, "create Zuora unit of measure "+name)
 	}
-	return s.h.deps.IDs.Put(ctx, KindUOM, idmap.Entry{StiggID: name, ZuoraID: id})
+	return s.h.deps.IDs.Put(ctx, KindUOM, &idmap.Entry{StiggID: name, ZuoraID: id})
 }
 
 // reconcileCharge compares an existing charge with Stigg's prices: what Zuora cannot change in place is
@@ -472,7 +603,7 @@ func (s *catalogSync) reconcileCharge(ctx context.Context, plan *zuoraapi.Produc
 	}
 	want, err := d.v1Tiers()
 	if err != nil {
-		return consumer.Permanent(err)
+		return dispatch.Permanent(err)
 	}
 	if !samePricing(want, have, len(d.prices[0].Tiers) > 0) {
 		if len(d.prices[0].Tiers) > 0 {
@@ -584,4 +715,4 @@ func samePriceFormat(a, b string) bool {
 	return norm(a) == norm(b)
 }
 
-var _ consumer.Handler = (*packages)(nil)
+var _ dispatch.Handler = (*packages)(nil)

@@ -8,9 +8,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/zuora-sync/zuora-sync/consumer"
+	"github.com/zuora-sync/zuora-sync/dispatch"
 	"github.com/zuora-sync/zuora-sync/events"
 	"github.com/zuora-sync/zuora-sync/idmap"
+	"github.com/zuora-sync/zuora-sync/topology"
 	"github.com/zuora-sync/zuora-sync/zuoraapi"
 )
 
@@ -32,10 +33,10 @@ const (
 	actionUnchanged = "unchanged"
 )
 
-func (h *customers) Handle(ctx context.Context, in *consumer.Input) (*consumer.Result, error) {
+func (h *customers) Handle(ctx context.Context, in *dispatch.Input) (*dispatch.Result, error) {
 	c, ok := in.Payload.(*events.Customer)
 	if !ok {
-		return nil, consumer.Permanent(fmt.Errorf("customer handler got %T", in.Payload))
+		return nil, dispatch.Permanent(fmt.Errorf("customer handler got %T", in.Payload))
 	}
 	termName, err := h.terms.nameFor(ctx, c.InvoiceDaysUntilDue)
 	if err != nil {
@@ -54,10 +55,11 @@ func (h *customers) Handle(ctx context.Context, in *consumer.Input) (*consumer.R
 		}
 		action = actionCreated
 	} else if patch := accountPatch(acct, c, termName); !patch.IsEmpty() {
-		if acct, err = h.deps.Zuora.UpdateAccount(ctx, "account.update", acct.ID, patch); err != nil {
+		updated, err := h.deps.Zuora.UpdateAccount(ctx, "account.update", acct.ID, patch)
+		if err != nil {
 			return nil, describe(err, "update Zuora account "+acct.ID)
 		}
-		action = actionUpdated
+		acct, action = updated, actionUpdated
 	}
 	if c.Currency != "" && acct.Currency != "" && !strings.EqualFold(acct.Currency, c.Currency) {
 		in.Logger.Warn("Zuora account currency differs from Stigg and cannot be changed in place",
@@ -72,14 +74,16 @@ func (h *customers) Handle(ctx context.Context, in *consumer.Input) (*consumer.R
 		number = v1.BasicInfo.AccountNumber
 	}
 	if mapped == nil || mapped.ZuoraID != acct.ID || mapped.ZuoraNumber != number {
-		if err := h.deps.IDs.Put(ctx, KindCustomer, idmap.Entry{
-			StiggID: c.CustomerID, ZuoraID: acct.ID, ZuoraNumber: number, SourceEventID: in.Event.ID(),
-		}); err != nil {
+		e := &idmap.Entry{StiggID: c.CustomerID, ZuoraID: acct.ID, ZuoraNumber: number, SourceEventID: in.Event.ID()}
+		if mapped != nil {
+			e.Revision = mapped.Revision
+		}
+		if err := h.deps.IDs.Put(ctx, KindCustomer, e); err != nil {
 			return nil, err
 		}
 	}
 	in.Logger.Info("customer synced", "action", action, "account_id", acct.ID, "account_number", number)
-	return &consumer.Result{Outcomes: []consumer.Outcome{{
+	return &dispatch.Result{Outcomes: []dispatch.Outcome{{
 		Entity: events.EntityCustomer, Result: events.ResultSynced,
 		Data: events.Outcome{StiggID: c.CustomerID, Action: action, Zuora: map[string]string{
 			events.ZuoraAccountID: acct.ID, events.ZuoraAccountNumber: number,
@@ -96,9 +100,9 @@ func (h *customers) find(ctx context.Context, c *events.Customer) (*zuoraapi.Acc
 	case err == nil:
 		acct, err := h.deps.Zuora.GetAccount(ctx, mapped.ZuoraID, "bill_to")
 		if zuoraapi.IsNotFound(err) {
-			return nil, nil, consumer.Permanent(fmt.Errorf("customer %s is mapped to Zuora account %s, which no longer "+
-				"exists; delete the mapping (nats kv del %s stigg.%s.%s) and redrive to create a new account",
-				c.CustomerID, mapped.ZuoraID, "zuorasync-ids", KindCustomer, idmap.EncodeKey(c.CustomerID)))
+			return nil, nil, dispatch.Permanent(fmt.Errorf("customer %s is mapped to Zuora account %s, which no longer "+
+				"exists; delete the mapping (nats kv del %s %s) and redrive to create a new account",
+				c.CustomerID, mapped.ZuoraID, topology.BucketIDs, idmap.Key(KindCustomer, c.CustomerID)))
 		}
 		if err != nil {
 			return nil, nil, describe(err, "read mapped Zuora account "+mapped.ZuoraID)
@@ -111,7 +115,7 @@ func (h *customers) find(ctx context.Context, c *events.Customer) (*zuoraapi.Acc
 	if c.BillingID != "" {
 		acct, err := h.deps.Zuora.GetAccount(ctx, c.BillingID, "bill_to")
 		if zuoraapi.IsNotFound(err) {
-			return nil, nil, consumer.Permanent(fmt.Errorf("customer %s links to billingId %q, but Zuora has no such "+
+			return nil, nil, dispatch.Permanent(fmt.Errorf("customer %s links to billingId %q, but Zuora has no such "+
 				"account; fix the billing id in Stigg", c.CustomerID, c.BillingID))
 		}
 		if err != nil {
@@ -272,7 +276,7 @@ func describe(err error, doing string) error {
 	}
 	wrapped := fmt.Errorf("%s: %w", doing, err)
 	if zerr, ok := zuoraapi.AsError(err); ok && zuoraapi.IsRejection(zerr) {
-		return consumer.Permanent(wrapped)
+		return dispatch.Permanent(wrapped)
 	}
 	return wrapped
 }
@@ -323,8 +327,8 @@ func (p *paymentTerms) nameFor(ctx context.Context, days *int) (string, error) {
 	if name, ok := p.byDays[*days]; ok {
 		return name, nil
 	}
-	return "", consumer.Permanent(fmt.Errorf("no active Zuora payment term is due in %d days; add one in Zuora "+
+	return "", dispatch.Permanent(fmt.Errorf("no active Zuora payment term is due in %d days; add one in Zuora "+
 		"(Billing Settings > Payment Terms) or change the customer's invoice terms in Stigg, then redrive", *days))
 }
 
-var _ consumer.Handler = (*customers)(nil)
+var _ dispatch.Handler = (*customers)(nil)

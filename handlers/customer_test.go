@@ -1,10 +1,16 @@
 package handlers
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
 	"testing"
+	"time"
 
+	"github.com/zuora-sync/zuora-sync/dispatch"
 	"github.com/zuora-sync/zuora-sync/events"
 	"github.com/zuora-sync/zuora-sync/zuoraapi"
+	"github.com/zuora-sync/zuora-sync/zuorasim"
 )
 
 func TestSplitName(t *testing.T) {
@@ -57,5 +63,37 @@ func TestAccountPatchSendsOnlyWhatStiggChanged(t *testing.T) {
 	acct.CustomFields = map[string]any{FieldStiggCustomerID: "c1"}
 	if p := accountPatch(acct, same, ""); p.CustomFields[FieldStiggEntityURL] != "https://x/c1" {
 		t.Fatalf("missing entity URL not restored: %+v", p.CustomFields)
+	}
+}
+
+// Defect 1: a failed account PATCH (429, 5xx, timeout, validation) used to dereference the nil account the call
+// returned and panic the process; it must come back as the error it is, classified by its behaviour.
+func TestFailedAccountUpdateIsAnError(t *testing.T) {
+	e := newCatalogEnv(t)
+	h := newCustomers(Deps{Zuora: e.h.deps.Zuora, IDs: e.ids, DefaultCurrency: "USD", Logger: slog.New(slog.DiscardHandler)})
+	run := func(c *events.Customer) (*dispatch.Result, error) {
+		ev, err := events.New(events.TypeStiggCustomerUpdated, "/test", c.CustomerID, c.CustomerID, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return h.Handle(ctx, &dispatch.Input{Event: ev, Payload: c, Key: c.CustomerID, Attempt: 1, Logger: slog.New(slog.DiscardHandler)})
+	}
+	if _, err := run(&events.Customer{CustomerID: "cust-1", Name: "Ada Lovelace"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct {
+		status int
+		class  dispatch.Class
+	}{{503, dispatch.ClassTransient}, {429, dispatch.ClassTransient}, {400, dispatch.ClassPermanent}} {
+		e.sim.InjectFault(zuorasim.Fault{Method: "PATCH", PathPrefix: "/v2/accounts/", Status: f.status, Times: 1})
+		_, err := run(&events.Customer{CustomerID: "cust-1", Name: fmt.Sprintf("Ada King %d", f.status)})
+		if err == nil {
+			t.Fatalf("PATCH answered %d: no error", f.status)
+		}
+		if class, _ := dispatch.Classify(err); class != f.class {
+			t.Errorf("PATCH answered %d: classified %s, want %s (%v)", f.status, class, f.class, err)
+		}
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/zuora-sync/zuora-sync/consumer"
+	"github.com/zuora-sync/zuora-sync/dispatch"
 	"github.com/zuora-sync/zuora-sync/events"
 	"github.com/zuora-sync/zuora-sync/idmap"
 	"github.com/zuora-sync/zuora-sync/zuoraapi"
@@ -36,7 +36,7 @@ type Deps struct {
 }
 
 // Register routes every event type zuora-sync handles so far.
-func Register(r *consumer.Router, d Deps) {
+func Register(r *dispatch.Router, d Deps) {
 	if d.DefaultCurrency == "" {
 		d.DefaultCurrency = "USD"
 	}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/zuora-sync/zuora-sync/consumer"
+	"github.com/zuora-sync/zuora-sync/dispatch"
 	"github.com/zuora-sync/zuora-sync/events"
 	"github.com/zuora-sync/zuora-sync/idmap"
 	"github.com/zuora-sync/zuora-sync/zuoraapi"
@@ -93,11 +93,10 @@ func (p *Previews) PreviewOrder(ctx context.Context, req *OrderPreviewRequest) (
 			PreviewNumberOfPeriods: periods, PreviewTypes: []string{zuoraapi.PreviewTypeBillingDocs}},
 	}
 	account, err := h.accountNumberOf(ctx, s)
-	var missing *consumer.DeferError
 	switch {
 	case err == nil:
 		preview.ExistingAccountNumber = account
-	case !errors.As(err, &missing):
+	case !dispatch.IsDeferred(err):
 		return nil, err // the id map is unavailable: say so rather than price against a stand-in account
 	default:
 		// A customer not in Zuora yet is previewed against a stand-in account with the subscription's currency.

@@ -7,11 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/zuora-sync/zuora-sync/consumer"
+	"github.com/zuora-sync/zuora-sync/dispatch"
 	"github.com/zuora-sync/zuora-sync/events"
 	"github.com/zuora-sync/zuora-sync/idmap"
 	"github.com/zuora-sync/zuora-sync/zuoraapi"
@@ -25,8 +24,6 @@ const (
 	extraScheduledOrder = "scheduledOrder" // the pending scheduled order zuora-sync created last
 	extraScheduledBy    = "scheduledBy"    // the event that created it
 	extraCancelledBy    = "cancelledBy"    // the event whose cancellation was applied
-	extraAppliedSeq     = "appliedSeq"     // stream sequence of the last event applied to the subscription
-	extraAppliedEpoch   = "appliedEpoch"   // the stream incarnation that sequence belongs to
 	extraSkipped        = "skipped"        // why the subscription is not in Zuora (a free plan)
 )
 
@@ -59,7 +56,7 @@ func subscriptionNumberFor(stiggID string) string {
 	return "stigg-" + hex.EncodeToString(sum[:16])
 }
 
-func (h *subscriptions) Handle(ctx context.Context, in *consumer.Input) (*consumer.Result, error) {
+func (h *subscriptions) Handle(ctx context.Context, in *dispatch.Input) (*dispatch.Result, error) {
 	switch p := in.Payload.(type) {
 	case *events.SubscriptionCreated:
 		return h.apply(ctx, in, &p.Subscription, events.ScheduleImmediate, true)
@@ -68,7 +65,7 @@ func (h *subscriptions) Handle(ctx context.Context, in *consumer.Input) (*consum
 	case *events.SubscriptionCanceled:
 		return h.cancel(ctx, in, p)
 	}
-	return nil, consumer.Permanent(fmt.Errorf("subscription handler got %T", in.Payload))
+	return nil, dispatch.Permanent(fmt.Errorf("subscription handler got %T", in.Payload))
 }
 
 func cmpOr[T comparable](v, def T) T {
@@ -93,7 +90,7 @@ type chargeRef struct{ id, model, chargeType string }
 func (h *subscriptions) resolvePackage(ctx context.Context, packageID string, period events.BillingPeriod) (*ratePlanRef, bool, error) {
 	e, err := h.deps.IDs.Get(ctx, KindPackage, packageID)
 	if errors.Is(err, idmap.ErrNotFound) {
-		return nil, false, consumer.Defer(fmt.Errorf("package %s is not synced to Zuora yet", packageID))
+		return nil, false, dispatch.Defer(fmt.Errorf("package %s is not synced to Zuora yet", packageID))
 	}
 	if err != nil {
 		return nil, false, err
@@ -115,7 +112,7 @@ func (h *subscriptions) resolvePackage(ctx context.Context, packageID string, pe
 		return nil, false, nil
 	}
 	if ref.productRatePlanID == "" {
-		return nil, false, consumer.Permanent(fmt.Errorf("package %s has no %s price in Zuora; publish one in Stigg "+
+		return nil, false, dispatch.Permanent(fmt.Errorf("package %s has no %s price in Zuora; publish one in Stigg "+
 			"or subscribe with another billing period", packageID, period))
 	}
 	return ref, true, nil
@@ -157,11 +154,11 @@ func (h *subscriptions) desired(ctx context.Context, s *events.Subscription) (pl
 		}
 		c, ok := plan.charges[key]
 		if !ok {
-			return nil, "", consumer.Permanent(fmt.Errorf("priceOverrides[%d]: plan %s has no %s charge for feature %q to override",
+			return nil, "", dispatch.Permanent(fmt.Errorf("priceOverrides[%d]: plan %s has no %s charge for feature %q to override",
 				i, s.PlanID, s.BillingPeriod, o.FeatureID))
 		}
 		if c.model == zuoraapi.ChargeModelTiered || c.model == zuoraapi.ChargeModelVolume {
-			return nil, "", consumer.Permanent(fmt.Errorf("priceOverrides[%d]: the %s charge for feature %q is tiered; "+
+			return nil, "", dispatch.Permanent(fmt.Errorf("priceOverrides[%d]: the %s charge for feature %q is tiered; "+
 				"a single override amount cannot replace its tiers", i, s.PlanID, o.FeatureID))
 		}
 		main.prices[key] = *amountOf(o.Amount)
@@ -199,7 +196,7 @@ func (d *desiredRatePlan) overrides() ([]zuoraapi.OrderChargeOverride, error) {
 		c := d.ref.charges[key]
 		pricing, err := zuoraapi.OrderPricingFor(c.model, c.chargeType, d.price(key))
 		if err != nil {
-			return nil, consumer.Permanent(err)
+			return nil, dispatch.Permanent(err)
 		}
 		out = append(out, zuoraapi.OrderChargeOverride{ProductRatePlanChargeID: c.id, Pricing: pricing})
 	}
@@ -277,7 +274,7 @@ func diffActions(cur *zuoraapi.SubscriptionV1, want []desiredRatePlan, date stri
 			}
 			pricing, err := zuoraapi.OrderPricingFor(cmpOr(c.Model, ref.model), cmpOr(c.Type, ref.chargeType), upd)
 			if err != nil {
-				return nil, consumer.Permanent(err)
+				return nil, dispatch.Permanent(err)
 			}
 			changes = append(changes, zuoraapi.OrderChargeUpdate{ChargeNumber: c.Number, Pricing: pricing})
 		}
@@ -299,7 +296,7 @@ func (h *subscriptions) accountNumberOf(ctx context.Context, s *events.Subscript
 	payer := cmpOr(s.PayingCustomerID, s.CustomerID)
 	e, err := h.deps.IDs.Get(ctx, KindCustomer, payer)
 	if errors.Is(err, idmap.ErrNotFound) {
-		return "", consumer.Defer(fmt.Errorf("customer %s has no Zuora account yet", payer))
+		return "", dispatch.Defer(fmt.Errorf("customer %s has no Zuora account yet", payer))
 	}
 	if err != nil {
 		return "", err
@@ -339,7 +336,7 @@ func (h *subscriptions) current(ctx context.Context, number string) (*zuoraapi.S
 }
 
 // apply creates or changes a subscription, now or scheduled.
-func (h *subscriptions) apply(ctx context.Context, in *consumer.Input, s *events.Subscription, when events.ScheduleStrategy, created bool) (*consumer.Result, error) {
+func (h *subscriptions) apply(ctx context.Context, in *dispatch.Input, s *events.Subscription, when events.ScheduleStrategy, created bool) (*dispatch.Result, error) {
 	want, skip, err := h.desired(ctx, s)
 	if err != nil {
 		return nil, err
@@ -363,21 +360,18 @@ func (h *subscriptions) apply(ctx context.Context, in *consumer.Input, s *events
 	ids := map[string]string{events.ZuoraSubscriptionNumber: number, events.ZuoraAccountNumber: account}
 	if cur == nil {
 		// An upgrade from a free plan creates the subscription Zuora never had.
-		if !created && entry.Extra[extraSkipped] == "" {
-			// An update for a subscription Zuora has not seen: its creation is still on its way (or dead-lettered).
-			return nil, consumer.Defer(fmt.Errorf("subscription %s does not exist in Zuora yet", number))
+		// An update for a subscription Zuora has not seen waits for its creation (still on its way, or
+		// dead-lettered) — unless zuora-sync created it before and Zuora lost it: an update carries the whole
+		// subscription, and a replay re-applies only each subscription's latest event, so it recreates it.
+		if !created && entry.Extra[extraSkipped] == "" && entry.ZuoraID == "" {
+			return nil, dispatch.Defer(fmt.Errorf("subscription %s does not exist in Zuora yet", number))
 		}
 		delete(entry.Extra, extraSkipped)
 		return h.create(ctx, in, s, want, account, number, entry, ids)
 	}
 	ids[events.ZuoraSubscriptionID] = cur.ID
-	if alreadyApplied(entry, in) {
-		// A replay or redelivery of an event this subscription has already moved past: applying it again would
-		// send Zuora back to an older state (and make an order for it), only for later events to undo that.
-		return h.outcome(s.SubscriptionID, actionUnchanged, ids, ""), nil
-	}
 	if cur.Status == zuoraapi.SubscriptionStatusCancelled {
-		return nil, consumer.Permanent(fmt.Errorf("subscription %s is cancelled in Zuora and cannot change; "+
+		return nil, dispatch.Permanent(fmt.Errorf("subscription %s is cancelled in Zuora and cannot change; "+
 			"Stigg should create a new subscription", number))
 	}
 
@@ -443,15 +437,15 @@ func (h *subscriptions) apply(ctx context.Context, in *consumer.Input, s *events
 	return h.finish(ctx, in, entry, ids, actionScheduled)
 }
 
-func (h *subscriptions) create(ctx context.Context, in *consumer.Input, s *events.Subscription, want []desiredRatePlan,
-	account, number string, entry *idmap.Entry, ids map[string]string) (*consumer.Result, error) {
+func (h *subscriptions) create(ctx context.Context, in *dispatch.Input, s *events.Subscription, want []desiredRatePlan,
+	account, number string, entry *idmap.Entry, ids map[string]string) (*dispatch.Result, error) {
 	start, err := dateOf(s.StartDate)
 	if err != nil {
-		return nil, consumer.Permanent(fmt.Errorf("startDate: %w", err))
+		return nil, dispatch.Permanent(fmt.Errorf("startDate: %w", err))
 	}
 	terms, err := zuoraapi.TermFromBillingPeriod(string(s.BillingPeriod))
 	if err != nil {
-		return nil, consumer.Permanent(err)
+		return nil, dispatch.Permanent(err)
 	}
 	terms.InitialTerm.StartDate = start
 	var rps []zuoraapi.OrderRatePlan
@@ -491,7 +485,7 @@ func (h *subscriptions) create(ctx context.Context, in *consumer.Input, s *event
 	return h.finish(ctx, in, entry, ids, actionCreated)
 }
 
-func (h *subscriptions) cancel(ctx context.Context, in *consumer.Input, c *events.SubscriptionCanceled) (*consumer.Result, error) {
+func (h *subscriptions) cancel(ctx context.Context, in *dispatch.Input, c *events.SubscriptionCanceled) (*dispatch.Result, error) {
 	number := subscriptionNumberFor(c.SubscriptionID)
 	entry, err := h.entry(ctx, c.SubscriptionID, number)
 	if err != nil {
@@ -509,12 +503,12 @@ func (h *subscriptions) cancel(ctx context.Context, in *consumer.Input, c *event
 		if _, err := h.deps.IDs.Get(ctx, KindSubscription, c.SubscriptionID); errors.Is(err, idmap.ErrNotFound) {
 			// Either the creation is still on its way, or the subscription was never billed (a free plan). Parking
 			// it, then dead-lettering after MaxDeferrals, is the honest answer for both.
-			return nil, consumer.Defer(fmt.Errorf("subscription %s does not exist in Zuora (yet)", number))
+			return nil, dispatch.Defer(fmt.Errorf("subscription %s does not exist in Zuora (yet)", number))
 		}
-		return nil, consumer.Permanent(fmt.Errorf("subscription %s is mapped but missing in Zuora", number))
+		return nil, dispatch.Permanent(fmt.Errorf("subscription %s is mapped but missing in Zuora", number))
 	}
 	ids[events.ZuoraSubscriptionID], ids[events.ZuoraAccountNumber] = cur.ID, cur.AccountNumber
-	if cur.Status == zuoraapi.SubscriptionStatusCancelled || entry.Extra[extraCancelledBy] == in.Event.ID() || alreadyApplied(entry, in) {
+	if cur.Status == zuoraapi.SubscriptionStatusCancelled || entry.Extra[extraCancelledBy] == in.Event.ID() {
 		return h.finish(ctx, in, entry, ids, actionUnchanged)
 	}
 	// A cancellation supersedes any change still waiting to happen.
@@ -534,7 +528,7 @@ func (h *subscriptions) cancel(ctx context.Context, in *consumer.Input, c *event
 	case events.CancelSpecificDate:
 		var date string
 		if date, err = dateOf(c.CancellationDate); err != nil {
-			return nil, consumer.Permanent(fmt.Errorf("cancellationDate: %w", err))
+			return nil, dispatch.Permanent(fmt.Errorf("cancellationDate: %w", err))
 		}
 		action, err = zuoraapi.NewCancelSubscriptionAction(zuoraapi.CancelSpecificDate, date)
 		if date > today {
@@ -543,7 +537,7 @@ func (h *subscriptions) cancel(ctx context.Context, in *consumer.Input, c *event
 		}
 	}
 	if err != nil {
-		return nil, consumer.Permanent(err)
+		return nil, dispatch.Permanent(err)
 	}
 	if c.WriteOffOpenBalance {
 		req.ProcessingOptions = &zuoraapi.ProcessingOptions{WriteOff: new(true)}
@@ -573,17 +567,10 @@ func (h *subscriptions) cancel(ctx context.Context, in *consumer.Input, c *event
 	return res, err
 }
 
-// alreadyApplied tells whether the subscription has applied this event, or a later one, already.
-func alreadyApplied(entry *idmap.Entry, in *consumer.Input) bool {
-	applied, err := strconv.ParseUint(entry.Extra[extraAppliedSeq], 10, 64)
-	return err == nil && in.Stream == consumer.StreamStigg && in.StreamEpoch != "" &&
-		entry.Extra[extraAppliedEpoch] == in.StreamEpoch && in.StreamSeq <= applied
-}
-
 // skip records a subscription Zuora does not bill (a free plan, as Stigg's own integration leaves them out), so
 // its later cancellation is not mistaken for an event waiting for its creation. A subscription that moved from a
 // paid plan to a free one stays in Zuora as it is; the outcome says so.
-func (h *subscriptions) skip(ctx context.Context, in *consumer.Input, entry *idmap.Entry, number, reason string) (*consumer.Result, error) {
+func (h *subscriptions) skip(ctx context.Context, in *dispatch.Input, entry *idmap.Entry, number, reason string) (*dispatch.Result, error) {
 	cur, err := h.current(ctx, number)
 	if err != nil {
 		return nil, err
@@ -597,7 +584,7 @@ func (h *subscriptions) skip(ctx context.Context, in *consumer.Input, entry *idm
 		if entry.ZuoraID == "" {
 			entry.ZuoraID = number
 		}
-		if err := h.deps.IDs.Put(ctx, KindSubscription, *entry); err != nil {
+		if err := h.deps.IDs.Put(ctx, KindSubscription, entry); err != nil {
 			return nil, err
 		}
 	}
@@ -675,10 +662,10 @@ func (h *subscriptions) scheduledDate(cur *zuoraapi.SubscriptionV1, when events.
 		if cur.TermEndDate != "" {
 			return cur.TermEndDate, nil
 		}
-		return "", consumer.Permanent(fmt.Errorf("subscription %s has no current term end (evergreen?), so the end of its "+
+		return "", dispatch.Permanent(fmt.Errorf("subscription %s has no current term end (evergreen?), so the end of its "+
 			"billing period is unknown", cur.SubscriptionNumber))
 	}
-	return "", consumer.Permanent(fmt.Errorf("unknown schedule strategy %q", when))
+	return "", dispatch.Permanent(fmt.Errorf("unknown schedule strategy %q", when))
 }
 
 func (h *subscriptions) order(ctx context.Context, step string, req *zuoraapi.OrderRequest) (*zuoraapi.OrderResponse, error) {
@@ -686,7 +673,7 @@ func (h *subscriptions) order(ctx context.Context, step string, req *zuoraapi.Or
 }
 
 // finish records the mapping and reports the outcome.
-func (h *subscriptions) finish(ctx context.Context, in *consumer.Input, entry *idmap.Entry, ids map[string]string, action string) (*consumer.Result, error) {
+func (h *subscriptions) finish(ctx context.Context, in *dispatch.Input, entry *idmap.Entry, ids map[string]string, action string) (*dispatch.Result, error) {
 	if id := ids[events.ZuoraSubscriptionID]; id != "" {
 		entry.ZuoraID = id
 	}
@@ -694,22 +681,18 @@ func (h *subscriptions) finish(ctx context.Context, in *consumer.Input, entry *i
 		entry.ZuoraID = entry.ZuoraNumber // the number identifies it too until Zuora's id is known
 	}
 	entry.SourceEventID = in.Event.ID()
-	if in.Stream == consumer.StreamStigg && in.StreamSeq > 0 {
-		entry.Extra[extraAppliedSeq] = strconv.FormatUint(in.StreamSeq, 10)
-		entry.Extra[extraAppliedEpoch] = in.StreamEpoch
-	}
-	if err := h.deps.IDs.Put(ctx, KindSubscription, *entry); err != nil {
+	if err := h.deps.IDs.Put(ctx, KindSubscription, entry); err != nil {
 		return nil, err
 	}
 	in.Logger.Info("subscription synced", "action", action, "subscription_number", entry.ZuoraNumber, "order", ids[events.ZuoraOrderNumber])
 	return h.outcome(entry.StiggID, action, ids, ""), nil
 }
 
-func (h *subscriptions) outcome(stiggID, action string, ids map[string]string, reason string) *consumer.Result {
-	return &consumer.Result{Outcomes: []consumer.Outcome{{
+func (h *subscriptions) outcome(stiggID, action string, ids map[string]string, reason string) *dispatch.Result {
+	return &dispatch.Result{Outcomes: []dispatch.Outcome{{
 		Entity: events.EntitySubscription, Result: events.ResultSynced,
 		Data: events.Outcome{StiggID: stiggID, Action: action, Zuora: ids, Reason: reason},
 	}}}
 }
 
-var _ consumer.Handler = (*subscriptions)(nil)
+var _ dispatch.Handler = (*subscriptions)(nil)

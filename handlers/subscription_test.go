@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zuora-sync/zuora-sync/consumer"
-	"github.com/zuora-sync/zuora-sync/idmap"
 	"github.com/zuora-sync/zuora-sync/zuoraapi"
 )
 
@@ -77,26 +75,5 @@ func TestSubscriptionNumberIsStableAndSafe(t *testing.T) {
 	}
 	if odd := subscriptionNumberFor("a/b c"); strings.ContainsAny(odd, "/ ") {
 		t.Fatalf("unsafe characters leaked into %q", odd)
-	}
-}
-
-func TestAlreadyAppliedComparesSequencesOfOneStreamIncarnation(t *testing.T) {
-	entry := &idmap.Entry{Extra: map[string]string{extraAppliedSeq: "40", extraAppliedEpoch: "2026-11-01T00:00:00Z"}}
-	in := func(seq uint64, epoch string) *consumer.Input {
-		return &consumer.Input{Stream: consumer.StreamStigg, StreamSeq: seq, StreamEpoch: epoch}
-	}
-	for _, c := range []struct {
-		in   *consumer.Input
-		want bool
-	}{
-		{in(12, "2026-11-01T00:00:00Z"), true},  // a replayed older event
-		{in(40, "2026-11-01T00:00:00Z"), true},  // the same event again
-		{in(41, "2026-11-01T00:00:00Z"), false}, // a newer event
-		{in(12, "2026-11-20T00:00:00Z"), false}, // the stream was recreated: sequences restarted
-		{in(12, ""), false},
-	} {
-		if got := alreadyApplied(entry, c.in); got != c.want {
-			t.Errorf("seq %d epoch %q: alreadyApplied = %v, want %v", c.in.StreamSeq, c.in.StreamEpoch, got, c.want)
-		}
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
-	"github.com/zuora-sync/zuora-sync/consumer"
+	"github.com/zuora-sync/zuora-sync/dispatch"
 	"github.com/zuora-sync/zuora-sync/handlers"
 	"github.com/zuora-sync/zuora-sync/zuoraapi"
 )
@@ -212,8 +212,6 @@ func decodeStrict(body []byte, v any) error {
 // classify turns an error into a status and the JSON error the caller gets.
 func classify(ctx context.Context, err error) (string, Error) {
 	e := Error{Message: err.Error()}
-	var later *consumer.RetryLaterError
-	var deferred *consumer.DeferError
 	switch {
 	case errors.Is(err, handlers.ErrBadRequest):
 		e.Code = "bad_request"
@@ -221,14 +219,14 @@ func classify(ctx context.Context, err error) (string, Error) {
 	case errors.Is(err, handlers.ErrNotFound):
 		e.Code = "not_found"
 		return "404", e
-	case errors.As(err, &later), errors.As(err, &deferred):
+	case dispatch.IsDeferred(err):
 		e.Code, e.Retryable = "not_synced", true
 		return "409", e
 	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 		e.Code, e.Retryable = "timeout", true
 		return "504", e
 	}
-	if class, _ := consumer.Classify(err); class == consumer.ClassPermanent {
+	if class, _ := dispatch.Classify(err); class == dispatch.ClassPermanent {
 		e.Code = "rejected"
 		return "422", e
 	}

@@ -157,13 +157,13 @@ func (c *Client) Do(ctx context.Context, r Request, out any) error {
 		method = http.MethodGet
 	}
 	if !strings.HasPrefix(r.Path, "/") {
-		return fmt.Errorf("zuoraapi: %s %q: path must start with /", method, r.Path)
+		return invalidRequest(method, r.Path, "path must start with /")
 	}
 	write := method == http.MethodPost || method == http.MethodPatch
 	if write && r.Step == "" {
 		// A missing step would give different writes of one event the same key, and Zuora would replay the
 		// first write's response for the second: refuse rather than risk that.
-		return fmt.Errorf("zuoraapi: %s %s: Request.Step is required for POST and PATCH", method, r.Path)
+		return invalidRequest(method, r.Path, "Request.Step is required for POST and PATCH")
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
@@ -173,7 +173,9 @@ func (c *Client) Do(ctx context.Context, r Request, out any) error {
 	if r.Body != nil {
 		b, err := json.Marshal(r.Body)
 		if err != nil {
-			return fmt.Errorf("zuoraapi: %s %s: encoding request body: %w", method, r.Path, err)
+			e := invalidRequest(method, r.Path, "encoding request body: "+err.Error())
+			e.err = err
+			return e
 		}
 		body = bytes.NewReader(b)
 	}
@@ -183,7 +185,9 @@ func (c *Client) Do(ctx context.Context, r Request, out any) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
-		return fmt.Errorf("zuoraapi: %s %s: %w", method, r.Path, err)
+		e := invalidRequest(method, r.Path, err.Error())
+		e.err = err
+		return e
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -219,6 +223,11 @@ func (c *Client) Do(ctx context.Context, r Request, out any) error {
 	finish := func(status int, requestID string, zerr *Error) {
 		c.logCall(ctx, method, r.Path, status, start, requestID, trackID, zerr)
 		c.metrics.observe(method, string(surface), start, zerr)
+	}
+	if err := checkFence(ctx); err != nil {
+		zerr := newTransportError(method, r.Path, fmt.Errorf("not sent: %w", err))
+		finish(0, "", zerr)
+		return zerr
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

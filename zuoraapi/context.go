@@ -58,3 +58,19 @@ func validTrackID(s string) bool {
 	}
 	return true
 }
+
+type fenceKey struct{}
+
+// WithFence makes every call made with ctx first ask fence whether the caller may still act; a non-nil answer
+// stops the call before anything is sent. The runtime fences handlers whose hold on their event (the ack
+// deadline) may have lapsed, so that a paused instance cannot write after another one took the event over.
+func WithFence(ctx context.Context, fence func() error) context.Context {
+	return context.WithValue(ctx, fenceKey{}, fence)
+}
+
+func checkFence(ctx context.Context) error {
+	if f, _ := ctx.Value(fenceKey{}).(func() error); f != nil {
+		return f()
+	}
+	return nil
+}

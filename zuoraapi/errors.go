@@ -68,6 +68,8 @@ type Error struct {
 	Method     string
 	Path       string
 	err        error
+	// refused: Zuora read the request and answered that it did not do it (see Refused).
+	refused bool
 }
 
 func (e *Error) Error() string {
@@ -100,13 +102,23 @@ func (e *Error) Error() string {
 // Unwrap returns the cause of a transport-level failure (context errors, *ratelimit.OpenError, ...).
 func (e *Error) Unwrap() error { return e.err }
 
-// Temporary reports whether the same request may succeed later.
-func (e *Error) Temporary() bool {
-	switch e.Kind {
-	case KindRateLimited, KindTransient, KindAuth, KindConflict:
-		return true
-	}
-	return false
+// Temporary reports whether the same request may succeed later; it is the opposite of Permanent.
+func (e *Error) Temporary() bool { return !e.Permanent() }
+
+// Permanent reports whether retrying the same request cannot succeed: Zuora understood it and refused it
+// (validation, not found, permission denied), or the client refused to send it (a programming error).
+func (e *Error) Permanent() bool { return IsRejection(e) }
+
+// RetryDelay is the least time Zuora asked the caller to wait (Retry-After); 0 when it did not say.
+func (e *Error) RetryDelay() time.Duration { return e.RetryAfter }
+
+// Refused reports whether Zuora answered a write by saying it did not do it: a 4xx other than 408, 409 and 429,
+// or a V1 body with success:false. The write's idempotency key then holds that refusal. Every other failure —
+// a 5xx, a timeout, a reset connection, a 2xx whose body could not be read or decoded — leaves the outcome
+// unknown: Zuora may have committed the write, so only the same key may repeat it.
+func (e *Error) Refused() bool {
+	write := e.Method == http.MethodPost || e.Method == http.MethodPatch || e.Method == http.MethodPut
+	return write && e.refused
 }
 
 // AsError finds a *Error in err's chain.
@@ -279,6 +291,14 @@ func newResponseError(method, path string, status int, h http.Header, data []byt
 	}
 	e.RetryAfter = retryAfter(h)
 	e.Kind = classify(status, e, env)
+	switch {
+	case status < 300: // success:false in the body
+		e.refused = true
+	case status >= 400 && status < 500:
+		// 408, 409, 423 and 429 say "not now", not "no": the write may still be in flight or run on retry.
+		e.refused = status != http.StatusRequestTimeout && status != http.StatusConflict &&
+			status != http.StatusLocked && status != http.StatusTooManyRequests
+	}
 	return e
 }
 
@@ -412,4 +432,16 @@ func newTransportError(method, path string, err error) *Error {
 		e.Message = "fetching OAuth token (POST /oauth/token): " + inner.Message
 	}
 	return e
+}
+
+// invalidRequest is a request the client refuses to send: a programming error, the same on every attempt, so it
+// is permanent (Kind Validation, StatusCode 0) and never counts as Zuora's refusal.
+func invalidRequest(method, path, msg string) *Error {
+	return &Error{Kind: KindValidation, Method: method, Path: path, Message: "not sent: " + msg}
+}
+
+// NewTestRefusal builds the error the client returns when Zuora answers a write with status (a 4xx), for tests
+// of code that reacts to refusals.
+func NewTestRefusal(method, path string, status int) *Error {
+	return newResponseError(method, path, status, http.Header{}, []byte(`{"reasons":[{"code":"invalid","message":"refused"}]}`))
 }

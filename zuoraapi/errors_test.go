@@ -68,7 +68,7 @@ func TestErrorEnvelopes(t *testing.T) {
 		{name: "409 idempotent request in progress", method: "POST", path: "/v2/accounts", status: 409,
 			body: `{"type":"conflict","errors":[]}`, kind: KindConflict, temporary: true},
 		{name: "403", path: "/v1/accounts/A", status: 403, body: `{"success":false,"reasons":[{"code":50000010,"message":"no permission"}]}`,
-			kind: KindAuth, temporary: true},
+			kind: KindAuth, temporary: false}, // permission denied: only an administrator can fix it
 		{name: "503 html", path: "/v1/accounts/A", status: 503, body: `<html>upstream down</html>`,
 			kind: KindTransient, msg: "upstream down", temporary: true},
 		{name: "422 idempotency mismatch", method: "POST", path: "/v1/orders", status: 422, body: `{}`, kind: KindValidation},

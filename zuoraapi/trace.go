@@ -39,3 +39,11 @@ func traceRequest(ctx context.Context, requestID string) {
 	t.ids = append(t.ids, requestID)
 	t.mu.Unlock()
 }
+
+// WithTraceTo records the request ids of calls made with ctx in t (nil t: a new trace is not started).
+func WithTraceTo(ctx context.Context, t *Trace) context.Context {
+	if t == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, traceKey{}, t)
+}

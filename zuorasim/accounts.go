@@ -305,7 +305,17 @@ func (s *Sim) handleListAccounts(w http.ResponseWriter, r *http.Request) {
 	st := s.store
 	st.mu.RLock()
 	defer st.mu.RUnlock()
-	serveList(s, w, r, p, st.accounts, st.accountFieldValue,
+	rows := st.accounts
+	if lag := s.cfg.SearchLag; lag > 0 && len(p.filters) > 0 {
+		indexed := s.Now().Add(-lag)
+		rows = nil
+		for _, a := range st.accounts {
+			if t, err := time.Parse(time.RFC3339, a.CreatedTime); err == nil && !t.After(indexed) {
+				rows = append(rows, a)
+			}
+		}
+	}
+	serveList(s, w, r, p, rows, st.accountFieldValue,
 		func(a *Account) any { return st.renderAccount(a, p.expand) }, p.expand)
 }
 

@@ -20,9 +20,11 @@ import (
 // When it fires: Hang blocks until the client gives up (its request context ends) or the simulator closes; a
 // non-zero Status answers with that status in the surface's error envelope (after Latency); otherwise the request
 // is processed normally but Latency slower (the delay falls after the idempotency key is claimed, so a concurrent
-// retry sees 409). With AfterCommit the request is processed first (and its idempotency key stored) and only the
-// response is replaced: the "Zuora did it but the client never heard" case. Faults apply after the rate limit,
-// auth and concurrency checks, so a hung request holds its concurrency slot.
+// retry sees 409). With AfterCommit, Truncate or GarbleBody the request is processed first (and its idempotency
+// key stored) and only the answer the client gets is spoiled: AfterCommit replaces it with the Status error ("Zuora
+// did it but the client never heard"); Truncate and GarbleBody keep the real status and headers but cut the body
+// or swap it for a proxy's HTML page. A retry with the same Idempotency-Key gets the real stored answer. Faults
+// apply after the rate limit, auth and concurrency checks, so a hung request holds its concurrency slot.
 type Fault struct {
 	ID          string        `json:"id,omitempty"`
 	Method      string        `json:"method,omitempty"`
@@ -40,6 +42,12 @@ type Fault struct {
 	// write's response "regardless of whether it succeeded or failed": a retry with the same key gets the same
 	// failure back even after the fault is gone.
 	StoreFailure bool `json:"storeFailure,omitempty"`
+	// Truncate sends the real answer's status, headers and full Content-Length but only half its body, then drops
+	// the connection: the client's body read fails (io.ErrUnexpectedEOF). An empty body is dropped whole.
+	Truncate bool `json:"truncate,omitempty"`
+	// GarbleBody sends the real answer's status and headers (Content-Type still application/json) with a
+	// complete HTML error page as the body, as a misbehaving proxy would: the client reads it but cannot decode it.
+	GarbleBody bool `json:"garbleBody,omitempty"`
 	// Fired counts how often the rule has fired (read-only).
 	Fired int `json:"fired"`
 }
@@ -103,11 +111,21 @@ func (f *Fault) validate() error {
 	if f.Times < 0 || f.Latency < 0 || f.RetryAfter < 0 {
 		return fmt.Errorf("times, latency and retryAfter must not be negative")
 	}
+	if f.mangles() {
+		// They spoil the real answer, so an error status, a hang or a stored failure would contradict them.
+		if (f.Truncate && f.GarbleBody) || f.Status != 0 || f.Hang || f.StoreFailure {
+			return fmt.Errorf("truncate and garbleBody exclude each other and status, hang and storeFailure")
+		}
+		return nil
+	}
 	if f.Status == 0 && !f.Hang && f.Latency == 0 {
-		return fmt.Errorf("a fault needs a status, a latency or hang")
+		return fmt.Errorf("a fault needs a status, a latency, hang, truncate or garbleBody")
 	}
 	return nil
 }
+
+// mangles reports whether the fault spoils the real answer rather than replacing it with an error.
+func (f *Fault) mangles() bool { return f.Truncate || f.GarbleBody }
 
 type faultRule struct {
 	Fault
@@ -221,7 +239,7 @@ func processingDelay(r *http.Request) time.Duration {
 func (s *Sim) applyFault(w *recorder, r *http.Request, f Fault, next func(*recorder, *http.Request)) {
 	w.faultID = f.ID
 	s.log.Debug("zuorasim: fault fired", "fault", f.ID, "method", r.Method, "path", r.URL.Path)
-	if f.Status == 0 && !f.Hang {
+	if f.Status == 0 && !f.Hang && !f.mangles() {
 		// A pure latency fault slows the processing itself (after the idempotency key is claimed), so a
 		// concurrent retry with the same key sees the first request still running.
 		next(w, r.WithContext(context.WithValue(r.Context(), processingDelayKey{}, f.Latency)))
@@ -235,10 +253,9 @@ func (s *Sim) applyFault(w *recorder, r *http.Request, f Fault, next func(*recor
 			s.fail(w, r, errStatus(http.StatusServiceUnavailable, "simulator shutting down"))
 		}
 		return
-	case f.AfterCommit:
-		buf := newRecorder(nil)
-		next(buf, r) // processed and stored; the client never sees this response
-		w.idemKey = buf.idemKey
+	case f.AfterCommit || f.mangles():
+		s.afterCommit(w, r, f, next)
+		return
 	case f.StoreFailure:
 		s.withIdempotency(w, r, http.HandlerFunc(func(hw http.ResponseWriter, hr *http.Request) {
 			s.failWithFault(hw, hr, f)
@@ -246,6 +263,57 @@ func (s *Sim) applyFault(w *recorder, r *http.Request, f Fault, next func(*recor
 		return
 	}
 	s.failWithFault(w, r, f)
+}
+
+// afterCommit processes the request in full (the write happens and its idempotency key stores the real answer),
+// then sends the client a spoiled answer instead: the fault's error, or the real answer truncated or garbled.
+func (s *Sim) afterCommit(w *recorder, r *http.Request, f Fault, next func(*recorder, *http.Request)) {
+	buf := newRecorder(nil)
+	// Start from the headers already set (Zuora-Request-Id, rate limits), so the stored answer a retry replays
+	// carries the request id the client saw with the spoiled one.
+	buf.header = w.Header().Clone()
+	next(buf, r)
+	w.idemKey, w.replayed = buf.idemKey, buf.replayed
+	switch {
+	case f.Truncate:
+		writeTruncated(w, buf)
+	case f.GarbleBody:
+		writeGarbled(w, buf)
+	default:
+		s.failWithFault(w, r, f)
+	}
+}
+
+// HeaderFault marks an answer a fault spoiled on purpose (truncated or garbled), so the spec checker in tests
+// does not take it for the simulator's idea of a Zuora answer. Zuora's client ignores unknown headers.
+const HeaderFault = "Zuorasim-Fault"
+
+// garbledBody is what a proxy in front of Zuora might send in place of the answer.
+const garbledBody = "<html><body>502 Bad Gateway</body></html>\n"
+
+// writeTruncated sends real's status and headers with the full Content-Length, flushes half the body and aborts
+// the connection, so the client sees a read error rather than a short but complete body.
+func writeTruncated(w *recorder, real *recorder) {
+	body := real.body.Bytes()
+	if len(body) == 0 {
+		panic(http.ErrAbortHandler) // nothing to cut: drop the connection before the answer
+	}
+	copyHeaders(w.Header(), real.Header())
+	w.Header().Set(HeaderFault, "truncate")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(real.statusOrOK())
+	_, _ = w.Write(body[:len(body)/2])
+	_ = http.NewResponseController(w).Flush() // unflushed bytes would be dropped with the connection
+	panic(http.ErrAbortHandler)               // net/http closes the connection without logging
+}
+
+// writeGarbled sends real's status and headers with a complete HTML page as the body.
+func writeGarbled(w *recorder, real *recorder) {
+	copyHeaders(w.Header(), real.Header())
+	w.Header().Set(HeaderFault, "garbleBody")
+	w.Header().Set("Content-Length", strconv.Itoa(len(garbledBody)))
+	w.WriteHeader(real.statusOrOK())
+	_, _ = w.Write([]byte(garbledBody))
 }
 
 // failWithFault writes a fault's error answer, with Retry-After where the fault or the status asks for it.

@@ -50,16 +50,27 @@ func (r *recorder) Write(p []byte) (int, error) {
 	return r.body.Write(p)
 }
 
+// Unwrap lets http.ResponseController reach the connection (Flush for truncated answers); nil when buffering.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.w }
+
+// statusOrOK is the recorded status, 200 when the handler wrote nothing (as net/http would send).
+func (r *recorder) statusOrOK() int {
+	if !r.wrote {
+		return http.StatusOK
+	}
+	return r.status
+}
+
 // copyTo writes the buffered response to dst, replacing dst's headers with the recorded ones.
 func (r *recorder) copyTo(dst http.ResponseWriter) {
-	h := dst.Header()
-	for k, v := range r.Header() {
-		h[k] = v
-	}
-	status := r.status
-	if !r.wrote {
-		status = http.StatusOK
-	}
-	dst.WriteHeader(status)
+	copyHeaders(dst.Header(), r.Header())
+	dst.WriteHeader(r.statusOrOK())
 	_, _ = dst.Write(r.body.Bytes())
+}
+
+// copyHeaders sets every header of src on dst, replacing dst's values for those names.
+func copyHeaders(dst, src http.Header) {
+	for k, v := range src {
+		dst[k] = v
+	}
 }

@@ -74,6 +74,9 @@ type Config struct {
 	// StringReasonCodes renders V1 reasons[].code as a JSON string ("50000040") instead of a number. Zuora answers
 	// with numbers; the V1 OpenAPI spec types the field as a string.
 	StringReasonCodes bool
+	// SearchLag makes filtered account lists miss accounts created less than this long ago (simulated time), as
+	// Zuora's search indexes lag behind its writes: a look-before-write cannot rely on finding a fresh account.
+	SearchLag time.Duration
 	// Seed makes probabilistic faults reproducible; 0 picks a fixed default seed.
 	Seed   uint64
 	Logger *slog.Logger // default: discard

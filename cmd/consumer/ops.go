@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/zuora-sync/zuora-sync/consumer"
+	"github.com/zuora-sync/zuora-sync/topology"
 )
 
 // connect opens the operator connection: NATS_URL, or the local default where `make run` listens.
@@ -39,7 +40,7 @@ func connect() (*nats.Conn, jetstream.JetStream, error) {
 
 func runReplay(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	stream := fs.String("stream", consumer.StreamStigg, "input stream to replay: STIGG or ZUORA")
+	stream := fs.String("stream", topology.StreamStigg, "input stream to replay: STIGG or ZUORA")
 	seq := fs.Uint64("seq", 0, "replay from this stream sequence")
 	since := fs.Duration("since", 0, "replay events stored within this long ago (e.g. 2h)")
 	from := fs.String("from", "", "replay events stored at or after this time (RFC 3339)")
@@ -64,8 +65,8 @@ func runReplay(ctx context.Context, args []string, out io.Writer) error {
 	if set != 1 {
 		return errors.New("replay: give exactly one of -seq, -since, -from")
 	}
-	if *stream != consumer.StreamStigg && *stream != consumer.StreamZuora {
-		return fmt.Errorf("replay: -stream must be %s or %s", consumer.StreamStigg, consumer.StreamZuora)
+	if *stream != topology.StreamStigg && *stream != topology.StreamZuora {
+		return fmt.Errorf("replay: -stream must be %s or %s", topology.StreamStigg, topology.StreamZuora)
 	}
 	nc, js, err := connect()
 	if err != nil {
@@ -131,6 +132,7 @@ func runDLQ(ctx context.Context, args []string, out io.Writer) error {
 		fs := flag.NewFlagSet("dlq redrive", flag.ContinueOnError)
 		filter := fs.String("filter", "", "subject filter, e.g. zuorasync.dlq.stigg.customer.>")
 		seqList := fs.String("seq", "", "comma-separated DLQ sequences (default: every entry matching -filter)")
+		force := fs.Bool("force", false, "also redrive entries whose entity applied a newer event since (applies the older event)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -150,8 +152,12 @@ func runDLQ(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		defer nc.Close()
-		n, err := consumer.Redrive(ctx, js, *filter, seqs)
-		fmt.Fprintf(out, "redrove %d dead letters onto their original subjects\n", n)
+		res, err := consumer.Redrive(ctx, js, consumer.RedriveOptions{Filter: *filter, Seqs: seqs, Force: *force})
+		fmt.Fprintf(out, "redrove %d dead letters onto their original subjects\n", res.Redriven)
+		for _, dl := range res.Superseded {
+			fmt.Fprintf(out, "kept DLQ entry %d (event %s): a newer event of its entity was applied since; "+
+				"redrive it with -force -seq %d to apply it anyway\n", dl.Seq, dl.EventID, dl.Seq)
+		}
 		return err
 	}
 	return fmt.Errorf("dlq: unknown subcommand %q", args[0])
@@ -163,14 +169,14 @@ func runProvision(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	defer nc.Close()
-	topo := consumer.DefaultTopology()
-	if err := consumer.EnsureStreams(ctx, js, topo); err != nil {
+	topo := topology.Default()
+	if err := topology.EnsureStreams(ctx, js, topo); err != nil {
 		return err
 	}
-	if _, err := consumer.EnsureBuckets(ctx, js, topo); err != nil {
+	if _, err := topology.EnsureBuckets(ctx, js, topo); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "provisioned streams %s, %s, %s, %s and bucket %s (%d partitions)\n",
-		consumer.StreamStigg, consumer.StreamZuora, consumer.StreamOutcomes, consumer.StreamDLQ, consumer.BucketIDs, topo.Partitions)
+		topology.StreamStigg, topology.StreamZuora, topology.StreamOutcomes, topology.StreamDLQ, topology.BucketIDs, topo.Partitions)
 	return nil
 }

@@ -22,11 +22,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/zuora-sync/zuora-sync/consumer"
+	"github.com/zuora-sync/zuora-sync/dispatch"
 	"github.com/zuora-sync/zuora-sync/handlers"
 	"github.com/zuora-sync/zuora-sync/idmap"
 	"github.com/zuora-sync/zuora-sync/internal/natsembed"
 	"github.com/zuora-sync/zuora-sync/ratelimit"
 	"github.com/zuora-sync/zuora-sync/rpc"
+	"github.com/zuora-sync/zuora-sync/topology"
 	"github.com/zuora-sync/zuora-sync/zuoraapi"
 	"github.com/zuora-sync/zuora-sync/zuorasim"
 )
@@ -86,7 +88,7 @@ type App struct {
 	SimURL   string
 	Zuora    *zuoraapi.Client
 	IDs      *idmap.Store
-	Router   *consumer.Router
+	Router   *dispatch.Router
 	Runner   *consumer.Runner
 	Previews *handlers.Previews
 	Registry *prometheus.Registry
@@ -148,24 +150,24 @@ func (a *App) build(ctx context.Context, cfg Config) error {
 
 	topo := cfg.Runner.Topology
 	if topo.Partitions == 0 {
-		topo = consumer.DefaultTopology()
+		topo = topology.Default()
 		cfg.Runner.Topology = topo
 	}
-	if err := consumer.EnsureStreams(ctx, a.JS, topo); err != nil {
+	if err := topology.EnsureStreams(ctx, a.JS, topo); err != nil {
 		return err
 	}
-	kv, err := consumer.EnsureBuckets(ctx, a.JS, topo)
+	buckets, err := topology.EnsureBuckets(ctx, a.JS, topo)
 	if err != nil {
 		return err
 	}
-	a.IDs = idmap.New(kv)
+	a.IDs = idmap.New(buckets.IDs)
 
 	deps := cfg.Handlers
 	deps.Zuora, deps.IDs = a.Zuora, a.IDs
 	if deps.Logger == nil {
 		deps.Logger = cfg.Logger
 	}
-	a.Router = consumer.NewRouter()
+	a.Router = dispatch.NewRouter()
 	handlers.Register(a.Router, deps)
 	a.Previews = handlers.NewPreviews(deps)
 	rc := cfg.Runner

@@ -1,4 +1,4 @@
-package consumer
+package dispatch
 
 import (
 	"context"
@@ -27,6 +27,14 @@ func TestClassifyDecidesEachMessagesFate(t *testing.T) {
 		{"zuora rate limited", &zuoraapi.Error{Kind: zuoraapi.KindRateLimited, RetryAfter: 7 * time.Second}, ClassTransient, 7 * time.Second},
 		{"zuora 5xx", &zuoraapi.Error{Kind: zuoraapi.KindTransient}, ClassTransient, 0},
 		{"zuora validation", fmt.Errorf("create: %w", &zuoraapi.Error{Kind: zuoraapi.KindValidation}), ClassPermanent, 0},
+		{"zuora not found", &zuoraapi.Error{Kind: zuoraapi.KindNotFound, StatusCode: 404}, ClassPermanent, 0},
+		{"zuora permission denied", &zuoraapi.Error{Kind: zuoraapi.KindAuth, StatusCode: 403}, ClassPermanent, 0},
+		{"zuora credentials", &zuoraapi.Error{Kind: zuoraapi.KindAuth, StatusCode: 401}, ClassTransient, 0},
+		{"zuora unreadable answer", &zuoraapi.Error{Kind: zuoraapi.KindUnknown, StatusCode: 201}, ClassTransient, 0},
+		{"zuora huge retry-after", &zuoraapi.Error{Kind: zuoraapi.KindRateLimited, RetryAfter: time.Hour}, ClassTransient, MaxRetryDelay},
+		{"deferred around permanent", Defer(Permanent(errors.New("x"))), ClassDeferred, 0},
+		{"joined", errors.Join(errors.New("a"), Permanent(errors.New("b"))), ClassPermanent, 0},
+		{"panic", &PanicError{Value: "boom"}, ClassPermanent, 0},
 		{"deadline", context.DeadlineExceeded, ClassTransient, 0},
 		{"anything else", errors.New("surprise"), ClassTransient, 0},
 	} {
@@ -34,21 +42,5 @@ func TestClassifyDecidesEachMessagesFate(t *testing.T) {
 		if class != c.class || floor != c.floor {
 			t.Errorf("%s: got %s/%s, want %s/%s", c.name, class, floor, c.class, c.floor)
 		}
-	}
-}
-
-func TestBackoffGrowsWithJitterWithinItsCapAndFloor(t *testing.T) {
-	b := Backoff{Base: time.Second, Max: 5 * time.Minute}
-	for attempt := 1; attempt <= 25; attempt++ {
-		ceiling := min(time.Second<<(min(attempt, 20)-1), 5*time.Minute)
-		for range 50 {
-			d := b.Delay(attempt, 0)
-			if d < ceiling/2 || d > ceiling {
-				t.Fatalf("attempt %d: delay %s outside [%s, %s]", attempt, d, ceiling/2, ceiling)
-			}
-		}
-	}
-	if d := b.Delay(1, 42*time.Second); d != 42*time.Second {
-		t.Fatalf("Retry-After must be a floor: got %s", d)
 	}
 }

@@ -1,0 +1,109 @@
+package topology
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// KV bucket names. BucketIDs is part of the external contract; the others are the runtime's own.
+const (
+	BucketIDs = "zuorasync-ids"
+	// BucketParked holds, per entity, the queue of events parked while a dependency is missing.
+	BucketParked = "zuorasync-parked"
+	// BucketIdem holds the idempotency-key generation of events whose Zuora write was refused.
+	BucketIdem = "zuorasync-idem"
+	// BucketApplied holds, per entity, the origin of the last event applied: the ordering guard.
+	BucketApplied = "zuorasync-applied"
+)
+
+// Buckets are the KV buckets the consumer process uses.
+type Buckets struct {
+	IDs, Parked, Idem, Applied jetstream.KeyValue
+}
+
+func (t Topology) bucketConfigs() []jetstream.KeyValueConfig {
+	return []jetstream.KeyValueConfig{
+		{Bucket: BucketIDs, Description: "zuora-sync: Stigg id <-> Zuora id mapping", History: 5},
+		{Bucket: BucketParked, Description: "zuora-sync: per-entity queues of events parked while a dependency is missing"},
+		// Longer than Zuora keeps an idempotency key (24 h).
+		{Bucket: BucketIdem, Description: "zuora-sync: idempotency-key generation of events whose Zuora write was refused", TTL: 48 * time.Hour},
+		{Bucket: BucketApplied, Description: "zuora-sync: origin (stream, epoch, sequence) of the last event applied per entity"},
+	}
+}
+
+// EnsureBuckets creates the KV buckets (or binds existing ones) and makes every read of them go to the stream
+// leader: the buckets decide order and dedupe (is an event parked? was it applied? does a mapping exist before a
+// create?), and a direct get served by a lagging follower could miss a write made milliseconds earlier.
+func EnsureBuckets(ctx context.Context, js jetstream.JetStream, t Topology) (*Buckets, error) {
+	var kvs []jetstream.KeyValue
+	for _, cfg := range t.bucketConfigs() {
+		cfg.Storage, cfg.Replicas = jetstream.FileStorage, t.replicas()
+		kv, err := ensureBucket(ctx, js, cfg)
+		if err != nil {
+			return nil, err
+		}
+		kvs = append(kvs, kv)
+	}
+	return &Buckets{IDs: kvs[0], Parked: kvs[1], Idem: kvs[2], Applied: kvs[3]}, nil
+}
+
+func ensureBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	if _, err := js.KeyValue(ctx, cfg.Bucket); errors.Is(err, jetstream.ErrBucketNotFound) {
+		if _, err := js.CreateKeyValue(ctx, cfg); err != nil && !errors.Is(err, jetstream.ErrBucketExists) {
+			return nil, fmt.Errorf("create KV bucket %s: %w", cfg.Bucket, err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("look up KV bucket %s: %w", cfg.Bucket, err)
+	}
+	s, err := js.Stream(ctx, "KV_"+cfg.Bucket)
+	if err != nil {
+		return nil, fmt.Errorf("KV bucket %s: %w", cfg.Bucket, err)
+	}
+	if sc := s.CachedInfo().Config; sc.AllowDirect {
+		sc.AllowDirect = false
+		if _, err := js.UpdateStream(ctx, sc); err != nil {
+			return nil, fmt.Errorf("KV bucket %s: route reads to the leader: %w", cfg.Bucket, err)
+		}
+	}
+	// Bound after the update: the client decides between direct and leader reads when it binds.
+	kv, err := js.KeyValue(ctx, cfg.Bucket)
+	if err != nil {
+		return nil, fmt.Errorf("bind KV bucket %s: %w", cfg.Bucket, err)
+	}
+	return kv, nil
+}
+
+// MaxKVKeyToken bounds one encoded id in a KV key. Keys become subjects ($KV.<bucket>.<key>) on the wire, and a
+// subject longer than the server's control line (4 KB by default) makes the server close the connection.
+const MaxKVKeyToken = 200
+
+// KVKey makes an id safe as one KV key token: letters, digits, '-' and '_' stay as they are, every other byte
+// becomes =XX, so ordinary ids stay readable in `nats kv ls`. An id whose encoding is longer than MaxKVKeyToken
+// becomes "=H" followed by the hex SHA-256 of the id (no encoding of a short id starts that way, since =XX
+// always has hex digits). Deployed keys depend on this: it must never change.
+func KVKey(id string) string {
+	var b strings.Builder
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "=%02X", c)
+		}
+		if b.Len() > MaxKVKeyToken {
+			sum := sha256.Sum256([]byte(id))
+			return "=H" + hex.EncodeToString(sum[:])
+		}
+	}
+	if b.Len() == 0 {
+		return "=" // an empty id still needs a non-empty token
+	}
+	return b.String()
+}
