@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -109,6 +110,25 @@ type Runner struct {
 
 	epochMu sync.RWMutex
 	epochs  map[string]int64 // input stream → creation time (see Origin)
+
+	running atomic.Bool
+}
+
+// Ready reports whether the runner is consuming: nil between the start of its consumers and the start of its
+// shutdown, and while the NATS connection is up.
+func (r *Runner) Ready() error {
+	if !r.running.Load() {
+		return errors.New("consumer: not consuming")
+	}
+	if nc := r.js.Conn(); nc != nil {
+		switch {
+		case nc.IsClosed():
+			return ErrConnectionClosed
+		case !nc.IsConnected():
+			return errors.New("consumer: NATS disconnected (reconnecting)")
+		}
+	}
+	return nil
 }
 
 // New returns a runner; call Run to start it.
@@ -171,7 +191,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	retryCfg := t.RetryConsumer()
 	wg.Go(func() { r.consumeLoop(ctx, hardCtx, topology.StreamRetry, retryCfg, r.requeue) })
 	r.log.Info("consuming", "partitions", t.Partitions, "streams", []string{topology.StreamStigg, topology.StreamZuora})
+	r.running.Store(true)
 	<-ctx.Done()
+	r.running.Store(false)
 	cause := context.Cause(ctx)
 	if errors.Is(cause, ErrConnectionClosed) {
 		r.log.Error("NATS connection closed for good; stopping", "err", cause)

@@ -31,7 +31,7 @@ func main() {
 	defer stop()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
 	slog.SetDefault(log)
-	err := dispatch(ctx, os.Args[1:], os.Stdout, log)
+	err := runCommand(ctx, os.Args[1:], os.Stdout, log)
 	if errors.Is(err, flag.ErrHelp) {
 		return
 	}
@@ -49,7 +49,7 @@ func logLevel() slog.Level {
 	return l
 }
 
-func dispatch(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
+func runCommand(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
 	if len(args) == 0 {
 		return runConsumer(ctx, log)
 	}

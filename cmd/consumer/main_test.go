@@ -16,7 +16,7 @@ func run(t *testing.T, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var out bytes.Buffer
-	err := dispatch(ctx, args, &out, slog.New(slog.DiscardHandler))
+	err := runCommand(ctx, args, &out, slog.New(slog.DiscardHandler))
 	return out.String(), err
 }
 

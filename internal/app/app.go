@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -229,8 +230,9 @@ func (a *App) zuoraClient(cfg Config) error {
 	return nil
 }
 
-// Run consumes and answers the request/reply subjects until ctx ends, then drains. It also serves /metrics when
-// MetricsAddr is set.
+// Run consumes and answers the request/reply subjects until ctx ends, then drains. It also serves /metrics,
+// /healthz and /readyz when MetricsAddr is set. It returns an error wrapping consumer.ErrConnectionClosed when the
+// NATS connection closes for good, so the process exits instead of idling.
 func (a *App) Run(ctx context.Context) error {
 	srv, err := rpc.Start(a.NC, a.Previews, rpc.Config{Logger: a.log.With("component", "rpc")})
 	if err != nil {
@@ -244,10 +246,25 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+			// Alive unless the NATS connection is gone for good: then the process is about to exit.
+			if a.NC.IsClosed() {
+				http.Error(w, "unhealthy: NATS connection closed", http.StatusServiceUnavailable)
+				return
+			}
+			_, _ = io.WriteString(w, "ok\n")
+		})
+		mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+			if err := a.Runner.Ready(); err != nil {
+				http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			_, _ = io.WriteString(w, "ready\n")
+		})
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
-		a.log.Info("serving metrics", "addr", ln.Addr().String())
+		a.log.Info("serving metrics and health", "addr", ln.Addr().String(), "paths", "/metrics /healthz /readyz")
 	}
 	return a.Runner.Run(ctx)
 }
