@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/zuora-sync/zuora-sync/bridge"
+	"github.com/zuora-sync/zuora-sync/internal/envvar"
 )
 
 func main() {
@@ -28,14 +29,14 @@ func main() {
 func run(log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	url := envOr("NATS_URL", nats.DefaultURL)
+	url := envvar.Or("NATS_URL", nats.DefaultURL)
 	nc, err := nats.Connect(url, nats.Name("zuora-sync bridge"), nats.MaxReconnects(-1))
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", url, err)
 	}
 	defer nc.Drain()
 	srv, err := bridge.New(nc, bridge.Config{
-		Addr:     envOr("BRIDGE_ADDR", ":8080"),
+		Addr:     envvar.Or("BRIDGE_ADDR", ":8080"),
 		Username: os.Getenv("BRIDGE_USERNAME"),
 		Password: os.Getenv("BRIDGE_PASSWORD"),
 		Logger:   log,
@@ -44,11 +45,4 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	return srv.Run(ctx)
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/zuora-sync/zuora-sync/events"
 	"github.com/zuora-sync/zuora-sync/handlers"
 	"github.com/zuora-sync/zuora-sync/internal/app"
+	"github.com/zuora-sync/zuora-sync/internal/envvar"
 	"github.com/zuora-sync/zuora-sync/rpc"
 )
 
@@ -58,13 +59,13 @@ func runDemo(ctx context.Context, args []string, out io.Writer, log *slog.Logger
 	}
 	defer a.Close()
 
-	bridgeUser, bridgePass := envOr("BRIDGE_USERNAME", "demo"), envOr("BRIDGE_PASSWORD", "demo")
+	bridgeUser, bridgePass := envvar.Or("BRIDGE_USERNAME", "demo"), envvar.Or("BRIDGE_PASSWORD", "demo")
 	br, err := bridge.New(a.NC, bridge.Config{Username: bridgeUser, Password: bridgePass, Logger: log,
 		Topology: cfg.Runner.Topology})
 	if err != nil {
 		return err
 	}
-	bridgeAddr := envOr("BRIDGE_ADDR", "127.0.0.1:8080")
+	bridgeAddr := envvar.Or("BRIDGE_ADDR", "127.0.0.1:8080")
 	ln, err := net.Listen("tcp", bridgeAddr)
 	if err != nil {
 		return fmt.Errorf("bridge: listen %s (set BRIDGE_ADDR to use another port): %w", bridgeAddr, err)
@@ -113,13 +114,6 @@ func runDemo(ctx context.Context, args []string, out io.Writer, log *slog.Logger
 		}
 	}
 	return nil
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }
 
 // publishSamples publishes testdata/customers.json and testdata/catalog.json as Stigg events and returns the

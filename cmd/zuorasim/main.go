@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/zuora-sync/zuora-sync/internal/envvar"
 	"github.com/zuora-sync/zuora-sync/zuorasim"
 )
 
@@ -36,7 +37,7 @@ func logLevel() slog.Level {
 }
 
 func run(log *slog.Logger) error {
-	addr := envOr("ZUORASIM_ADDR", "127.0.0.1:8089")
+	addr := envvar.Or("ZUORASIM_ADDR", "127.0.0.1:8089")
 	sim := zuorasim.New(zuorasim.Config{
 		ClientID:     os.Getenv("ZUORASIM_CLIENT_ID"),
 		ClientSecret: os.Getenv("ZUORASIM_CLIENT_SECRET"),
@@ -75,11 +76,4 @@ func run(log *slog.Logger) error {
 	return nil
 }
 
-func clientID() string { return envOr("ZUORASIM_CLIENT_ID", zuorasim.DefaultClientID) }
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
+func clientID() string { return envvar.Or("ZUORASIM_CLIENT_ID", zuorasim.DefaultClientID) }

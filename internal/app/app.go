@@ -26,6 +26,7 @@ import (
 	"github.com/zuora-sync/zuora-sync/dispatch"
 	"github.com/zuora-sync/zuora-sync/handlers"
 	"github.com/zuora-sync/zuora-sync/idmap"
+	"github.com/zuora-sync/zuora-sync/internal/envvar"
 	"github.com/zuora-sync/zuora-sync/internal/natsembed"
 	"github.com/zuora-sync/zuora-sync/ratelimit"
 	"github.com/zuora-sync/zuora-sync/rpc"
@@ -64,20 +65,13 @@ type Config struct {
 func FromEnv() Config {
 	return Config{
 		NATSURL:           os.Getenv("NATS_URL"),
-		DataDir:           envOr("ZUORASYNC_DATA_DIR", "./data"),
+		DataDir:           envvar.Or("ZUORASYNC_DATA_DIR", "./data"),
 		ZuoraBaseURL:      os.Getenv("ZUORA_BASE_URL"),
 		ZuoraClientID:     os.Getenv("ZUORA_CLIENT_ID"),
 		ZuoraClientSecret: os.Getenv("ZUORA_CLIENT_SECRET"),
-		SimAddr:           envOr("ZUORASIM_ADDR", "127.0.0.1:8089"),
+		SimAddr:           envvar.Or("ZUORASIM_ADDR", "127.0.0.1:8089"),
 		MetricsAddr:       os.Getenv("METRICS_ADDR"),
 	}
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }
 
 // App is a wired consumer process.
