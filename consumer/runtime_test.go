@@ -364,3 +364,29 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// Defect 10: when the outcome cannot be published after the handler did its work, the redelivery reports what
+// was done (its ids, its action) instead of handling the event again and reporting "unchanged".
+func TestOutcomeOfAHandledEventSurvivesAFailedPublish(t *testing.T) {
+	e := newRuntimeEnv(t)
+	h := &recorder{}
+	e.router.Handle(events.TypeStiggCustomerUpdated, h)
+	if err := e.js.DeleteStream(e.ctx, topology.StreamOutcomes); err != nil {
+		t.Fatal(err)
+	}
+	m := e.delivery(events.TypeStiggCustomerUpdated, "e1", "cust-1", customer("cust-1", "a"))
+	e.process(m)
+	if acked, naks, _ := m.state(); acked || naks != 1 {
+		t.Fatalf("outcome publish failed: acked %v naks %d, want a retry", acked, naks)
+	}
+	if err := topology.EnsureStreams(e.ctx, e.js, e.r.cfg.Topology); err != nil {
+		t.Fatal(err)
+	}
+	e.process(redeliver(m))
+	if n := len(h.list()); n != 1 {
+		t.Fatalf("handler ran %d times, want once", n)
+	}
+	if got := e.outcomeActions()["e1"]; got != events.TypeOutCustomerSynced+"/updated" {
+		t.Fatalf("outcome %q, want the first attempt's", got)
+	}
+}
