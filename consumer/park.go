@@ -36,9 +36,6 @@ const (
 	HeaderRequeueSubject = "Zuorasync-Origin-Subject"
 )
 
-// parkingHeaders are what a parked copy adds; a redrive drops them, so a redriven event waits afresh.
-var parkingHeaders = []string{HeaderDeferrals, HeaderNotBefore, HeaderDeferReason, HeaderRequeueSubject}
-
 // parking is the queue of parked events per entity.
 type parking struct {
 	kv jetstream.KeyValue
