@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -375,5 +378,186 @@ func TestMetrics(t *testing.T) {
 	}
 	if _, err := New(Config{BaseURL: f.srv.URL, ClientID: "a", ClientSecret: "b", Registerer: reg}); err == nil {
 		t.Fatal("second client on the same registry should fail clearly")
+	}
+}
+
+// A request the client refuses to build is a programming error: permanent (retrying the same call fails the same
+// way), sent nowhere (not even to the token endpoint), and not Zuora's refusal (Zuora never saw it, so no
+// idempotency key holds anything and the runtime must not move the event to a new key generation).
+func TestInvalidRequestsArePermanentUnsentAndNotRefused(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		writeJSON(w, 500, `{}`)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(Config{BaseURL: srv.URL, ClientID: testClientID, ClientSecret: testClientSecret,
+		Transport: srv.Client().Transport, RequestTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := map[string]string{"name": "Acme"}
+	cases := map[string]Request{
+		"POST without Step":              {Method: http.MethodPost, Path: "/v2/accounts", Body: body},
+		"PATCH without Step":             {Method: http.MethodPatch, Path: "/v2/accounts/acc-1", Body: body},
+		"POST v1 without Step":           {Method: http.MethodPost, Path: "/v1/orders", Body: body},
+		"GET without leading slash":      {Path: "v1/accounts/A-1"},
+		"POST without leading slash":     {Method: http.MethodPost, Path: "v2/accounts", Body: body, Step: "account.create"},
+		"PATCH without leading slash":    {Method: http.MethodPatch, Path: "v2/accounts/acc-1", Body: body, Step: "account.update"},
+		"PUT with empty path":            {Method: http.MethodPut, Path: "", Body: body},
+		"POST, empty path and no Step":   {Method: http.MethodPost, Path: ""},
+		"absolute URL instead of a path": {Method: http.MethodPost, Path: "https://evil.example/v2/accounts", Step: "s"},
+	}
+	for name, req := range cases {
+		for _, withEvent := range []bool{true, false} {
+			ctx := context.Background()
+			if withEvent {
+				ctx = WithEventID(ctx, "evt-1")
+			}
+			err := c.Do(ctx, req, nil)
+			var ze *Error
+			if !errors.As(err, &ze) {
+				t.Errorf("%s (event %v): want *Error, got %T %v", name, withEvent, err, err)
+				continue
+			}
+			if !ze.Permanent() || ze.Temporary() {
+				t.Errorf("%s (event %v): not permanent: %v", name, withEvent, ze)
+			}
+			if ze.Refused() {
+				t.Errorf("%s (event %v): counted as Zuora's refusal: %v", name, withEvent, ze)
+			}
+			if ze.StatusCode != 0 || ze.Kind != KindValidation || !strings.Contains(ze.Error(), "not sent") {
+				t.Errorf("%s (event %v): %+v", name, withEvent, ze)
+			}
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the server received %d requests for calls the client must refuse to send", n)
+	}
+}
+
+// Refused is Zuora saying "I did not do this write": only then may the runtime give the event fresh idempotency
+// keys. Any unknown outcome must not count, or a write Zuora committed would be repeated under a new key.
+func TestRefusedOnlyForZuorasRefusalOfAWrite(t *testing.T) {
+	type answer struct {
+		status int
+		body   string
+	}
+	const v1Failure = `{"success":false,"processId":"P1","reasons":[{"code":53100320,"message":"'termType' is invalid"}]}`
+	cases := []struct {
+		name    string
+		method  string
+		path    string
+		answer  answer
+		refused bool
+	}{
+		// Zuora read the write and said no.
+		{"POST 400", "POST", "/v2/accounts", answer{400, `{"type":"bad_request","errors":[{"code":"invalid_parameter","message":"x"}]}`}, true},
+		{"PATCH 400", "PATCH", "/v2/accounts/acc-1", answer{400, `{"type":"bad_request","errors":[]}`}, true},
+		{"PUT 400", "PUT", "/v1/subscriptions/S-1/cancel", answer{400, `{"success":false,"reasons":[{"code":53000020,"message":"x"}]}`}, true},
+		{"POST 401 after re-auth", "POST", "/v2/accounts", answer{401, `{"type":"unauthorized","errors":[]}`}, true},
+		{"POST 402", "POST", "/v2/payments", answer{402, `{"type":"request_failed","errors":[]}`}, true},
+		{"POST 403", "POST", "/v1/orders", answer{403, `{"success":false,"reasons":[{"code":50000010,"message":"no permission"}]}`}, true},
+		{"POST 404", "POST", "/v1/subscriptions/S-404/renew", answer{404, `{"success":false,"reasons":[{"code":50000040,"message":"nope"}]}`}, true},
+		{"PATCH 404", "PATCH", "/v2/accounts/nope", answer{404, `{"type":"not_found","errors":[]}`}, true},
+		{"POST 405", "POST", "/v2/accounts", answer{405, ``}, true},
+		{"POST 413", "POST", "/v1/orders", answer{413, ``}, true},
+		{"POST 415", "POST", "/v1/orders", answer{415, ``}, true},
+		{"POST 422", "POST", "/v1/orders", answer{422, `{}`}, true},
+		{"POST 451", "POST", "/v1/orders", answer{451, ``}, true},
+		{"POST v1 200 success:false", "POST", "/v1/orders", answer{200, v1Failure}, true},
+		{"PATCH v1 200 success:false", "PATCH", "/v1/object/account/A-1", answer{200, `{"Success":false,"Errors":[{"Code":"INVALID_VALUE","Message":"x"}]}`}, true},
+		{"POST v1 200 success:false, lock contention", "POST", "/v1/orders", answer{200, `{"success":false,"reasons":[{"code":53100050,"message":"lock competition"}]}`}, true},
+
+		// "Not now", not "no": the write may be in flight or run on retry.
+		{"POST 408", "POST", "/v1/orders", answer{408, ``}, false},
+		{"POST 409", "POST", "/v2/accounts", answer{409, `{"type":"conflict","errors":[]}`}, false},
+		{"POST 423", "POST", "/v1/orders", answer{423, `{"type":"locked","errors":[]}`}, false},
+		{"POST 429", "POST", "/v1/orders", answer{429, `{"type":"too_many_requests","errors":[]}`}, false},
+		{"PATCH 429", "PATCH", "/v2/accounts/acc-1", answer{429, ``}, false},
+
+		// The outcome is unknown: Zuora may have committed the write.
+		{"POST 500", "POST", "/v1/orders", answer{500, `{"reasons":[{"code":"50000060","message":"internal error"}]}`}, false},
+		{"POST 502", "POST", "/v2/accounts", answer{502, `{"type":"bad_gateway","errors":[]}`}, false},
+		{"POST 503 html", "POST", "/v1/orders", answer{503, `<html>upstream down</html>`}, false},
+		{"PATCH 504", "PATCH", "/v2/accounts/acc-1", answer{504, ``}, false},
+		{"POST 201 body cut off", "POST", "/v2/accounts", answer{201, `{"id":"acc-1","account_number":"A-`}, false},
+		{"POST 201 not JSON", "POST", "/v2/accounts", answer{201, `<html>created</html>`}, false},
+		{"POST v1 200 not JSON", "POST", "/v1/orders", answer{200, `success=false`}, false},
+		{"POST 302", "POST", "/v1/orders", answer{302, ``}, false},
+
+		// Reads are never refusals: there is no write, so no key to move away from.
+		{"GET 400", "GET", "/v1/accounts/A-1", answer{400, `{"success":false,"reasons":[{"code":50000020,"message":"x"}]}`}, false},
+		{"GET 404", "GET", "/v2/accounts/nope", answer{404, `{"type":"not_found","errors":[]}`}, false},
+		{"GET 422", "GET", "/v1/accounts/A-1", answer{422, `{}`}, false},
+		{"GET v1 200 success:false", "GET", "/v1/accounts/A-404", answer{200, `{"success":false,"reasons":[{"code":"50000040","message":"Cannot find entity"}]}`}, false},
+		{"GET 500", "GET", "/v1/accounts/A-1", answer{500, ``}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(t, func(w http.ResponseWriter, r *http.Request) {
+				if tc.answer.body == "" {
+					w.WriteHeader(tc.answer.status)
+					return
+				}
+				writeJSON(w, tc.answer.status, tc.answer.body)
+			})
+			c := f.client(t)
+			var body any
+			if tc.method != "GET" {
+				body = map[string]string{"name": "Acme"}
+			}
+			var out map[string]any
+			err := c.Do(WithEventID(context.Background(), "evt-1"), Request{Method: tc.method, Path: tc.path, Body: body, Step: "s"}, &out)
+			var ze *Error
+			if !errors.As(err, &ze) {
+				t.Fatalf("want *Error, got %T %v", err, err)
+			}
+			if ze.Refused() != tc.refused {
+				t.Fatalf("Refused() = %v, want %v (%v)", ze.Refused(), tc.refused, ze)
+			}
+			if len(f.requests()) == 0 {
+				t.Fatal("nothing reached the server")
+			}
+		})
+	}
+}
+
+// A 201 whose body stops short of its Content-Length, and a connection that drops before any answer: the write
+// may have been committed, so neither is a refusal.
+func TestRefusedFalseWhenTheAnswerIsLost(t *testing.T) {
+	cases := map[string]func(w http.ResponseWriter){
+		"201 shorter than its Content-Length": func(w http.ResponseWriter) {
+			conn, buf, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				panic(err)
+			}
+			fmt.Fprint(buf, "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"id\":\"acc-1\"")
+			_ = buf.Flush()
+			_ = conn.Close()
+		},
+		"connection closed before any answer": func(w http.ResponseWriter) {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				panic(err)
+			}
+			_ = conn.Close()
+		},
+	}
+	for name, answer := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFake(t, func(w http.ResponseWriter, r *http.Request) { answer(w) })
+			c := f.client(t)
+			var out map[string]any
+			err := c.Do(WithEventID(context.Background(), "evt-1"),
+				Request{Method: http.MethodPost, Path: "/v2/accounts", Body: map[string]string{"name": "Acme"}, Step: "account.create"}, &out)
+			ze, ok := AsError(err)
+			if !ok {
+				t.Fatalf("want *Error, got %T %v", err, err)
+			}
+			if ze.Refused() || ze.Permanent() {
+				t.Fatalf("a lost answer must be retryable and not a refusal: %v (refused %v, permanent %v)", ze, ze.Refused(), ze.Permanent())
+			}
+		})
 	}
 }
