@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -124,7 +125,7 @@ func (e *runtimeEnv) delivery(typ, id, key string, data string) *fakeMsg {
 			Stream: topology.StreamStigg}}
 }
 
-func itoa(n int) string { return strconvItoa(n) }
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // redeliver is the same stored message delivered again.
 func redeliver(m *fakeMsg) *fakeMsg {
@@ -182,4 +183,8 @@ func (e *runtimeEnv) outcomeActions() map[string]string {
 func jetstreamMeta(seq uint64) jetstream.MsgMetadata {
 	return jetstream.MsgMetadata{Sequence: jetstream.SequencePair{Stream: seq, Consumer: seq}, NumDelivered: 1,
 		Stream: topology.StreamStigg}
+}
+
+func (r *Runner) originOfTest(m *fakeMsg) string {
+	return originOf(m.header, topology.StreamStigg, r.epoch(topology.StreamStigg), m.meta.Sequence.Stream).String()
 }

@@ -2,7 +2,6 @@ package consumer
 
 import (
 	"log/slog"
-	"strconv"
 	"testing"
 )
 
@@ -13,5 +12,3 @@ func testLogger(t testing.TB) *slog.Logger {
 type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
-
-func strconvItoa(n int) string { return strconv.Itoa(n) }

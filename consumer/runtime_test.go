@@ -390,3 +390,34 @@ func TestOutcomeOfAHandledEventSurvivesAFailedPublish(t *testing.T) {
 		t.Fatalf("outcome %q, want the first attempt's", got)
 	}
 }
+
+// Defect 5c/5e: an event published unkeyed is moved onto its keyed subject by the rekey consumer; if a newer
+// keyed event of the same entity was applied before the moved copy arrives (or a replay moves the old event
+// again), the copy's origin says it is older and it is skipped.
+func TestRekeyedCopyKeepsItsOrigin(t *testing.T) {
+	e := newRuntimeEnv(t)
+	h := &recorder{}
+	e.router.Handle(events.TypeStiggCustomerUpdated, h)
+	unkeyed := e.delivery(events.TypeStiggCustomerUpdated, "e1", "cust-1", customer("cust-1", "old"))
+	unkeyed.subject = "stigg.customer.updated"
+	keyed := e.delivery(events.TypeStiggCustomerUpdated, "e2", "cust-1", customer("cust-1", "new"))
+	e.process(keyed)
+	e.r.rekey(e.ctx, topology.StreamStigg, unkeyed)
+	if acked, _, _ := unkeyed.state(); !acked {
+		t.Fatal("the unkeyed event was not moved")
+	}
+	s, _ := e.js.Stream(e.ctx, topology.StreamStigg)
+	info, _ := s.Info(e.ctx)
+	raw, err := s.GetMsg(e.ctx, info.State.LastSeq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := raw.Header.Get(HeaderOrigin); got != e.r.originOfTest(unkeyed) {
+		t.Fatalf("moved copy carries origin %q, want the unkeyed message's %q", got, e.r.originOfTest(unkeyed))
+	}
+	moved := &fakeMsg{subject: raw.Subject, header: raw.Header, data: raw.Data, meta: jetstreamMeta(raw.Sequence)}
+	e.process(moved)
+	if got := h.list(); strings.Join(got, ",") != "e2" {
+		t.Fatalf("applied %v, want only the newer e2", got)
+	}
+}
