@@ -226,70 +226,57 @@ func (t Topology) PartitionConsumers() map[string][]string {
 	return out
 }
 
-// RetryConsumer puts parked events back on their input subjects when due.
-func (t Topology) RetryConsumer() jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
-		Durable:       RetryConsumerName,
-		Description:   "zuora-sync: puts parked events back on their input subjects when due",
-		FilterSubject: PrefixRetry + ".>",
+// durable is the shape every runtime consumer shares: explicit acks, the runtime alone decides when an event is
+// dead-lettered (MaxDeliver -1: the server never drops one by itself), delivery from the start.
+func (t Topology) durable(name, desc string, maxAckPending int, filters ...string) jetstream.ConsumerConfig {
+	c := jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   desc,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       t.AckWait,
 		MaxDeliver:    -1,
-		// Parked events wait (Nak'ed with a delay) side by side; none holds up another.
-		MaxAckPending: 10000,
+		MaxAckPending: maxAckPending,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		Replicas:      t.replicas(),
 	}
+	if len(filters) == 1 {
+		c.FilterSubject = filters[0]
+	} else {
+		c.FilterSubjects = filters
+	}
+	return c
 }
 
-// PartitionConsumer reads one partition of an input stream, one event at a time.
+// RetryConsumer puts parked events back on their input subjects when due. Parked events wait (Nak'ed with a
+// delay) side by side; none holds up another.
+func (t Topology) RetryConsumer() jetstream.ConsumerConfig {
+	return t.durable(RetryConsumerName, "zuora-sync: puts parked events back on their input subjects when due",
+		10000, PrefixRetry+".>")
+}
+
+// PartitionConsumer reads one partition of an input stream. One outstanding event per partition, cluster-wide,
+// is what keeps per-key order.
 func (t Topology) PartitionConsumer(in Input, p int) jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
-		Durable:       PartitionConsumerName(in.Stream, p),
-		Description:   fmt.Sprintf("zuora-sync: partition %d of %s, one event at a time", p, in.Stream),
-		FilterSubject: fmt.Sprintf("%s.*.*.*.%d", in.Prefix, p),
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       t.AckWait,
-		// The runtime decides when an event is dead-lettered; the server never drops one by itself.
-		MaxDeliver: -1,
-		// One outstanding event per partition, cluster-wide: this is what keeps per-key order.
-		MaxAckPending: 1,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		Replicas:      t.replicas(),
-	}
+	return t.durable(PartitionConsumerName(in.Stream, p),
+		fmt.Sprintf("zuora-sync: partition %d of %s, one event at a time", p, in.Stream),
+		1, fmt.Sprintf("%s.*.*.*.%d", in.Prefix, p))
 }
 
 // RekeyConsumer moves events without a partition token onto the keyed, partitioned subject: events published
-// unkeyed (prefix.entity.action) and a keyed backlog stored before the stream had its transform.
+// unkeyed (prefix.entity.action) and a keyed backlog stored before the stream had its transform. One at a time,
+// so unkeyed events keep their relative order when they are moved.
 func (t Topology) RekeyConsumer(in Input) jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
-		Durable:        RekeyConsumerName(in.Stream),
-		Description:    fmt.Sprintf("zuora-sync: moves %s events without a partition token onto keyed subjects", in.Stream),
-		FilterSubjects: []string{in.Prefix + ".*.*", in.Prefix + ".*.*.*"},
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        t.AckWait,
-		MaxDeliver:     -1,
-		// Unkeyed events keep their relative order when they are moved.
-		MaxAckPending: 1,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		Replicas:      t.replicas(),
-	}
+	return t.durable(RekeyConsumerName(in.Stream),
+		fmt.Sprintf("zuora-sync: moves %s events without a partition token onto keyed subjects", in.Stream),
+		1, in.Prefix+".*.*", in.Prefix+".*.*.*")
 }
 
 // StrayConsumer reads the shapes the stream refuses today but an older configuration (prefix.>) stored: two
 // tokens, and six or more. The runtime dead-letters them with a reason.
 func (t Topology) StrayConsumer(in Input) jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
-		Durable:        StrayConsumerName(in.Stream),
-		Description:    fmt.Sprintf("zuora-sync: dead-letters %s messages stored under an invalid subject", in.Stream),
-		FilterSubjects: []string{in.Prefix + ".*", in.Prefix + ".*.*.*.*.>"},
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        t.AckWait,
-		MaxDeliver:     -1,
-		MaxAckPending:  100,
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-		Replicas:       t.replicas(),
-	}
+	return t.durable(StrayConsumerName(in.Stream),
+		fmt.Sprintf("zuora-sync: dead-letters %s messages stored under an invalid subject", in.Stream),
+		100, in.Prefix+".*", in.Prefix+".*.*.*.*.>")
 }
 
 // EnsureConsumer creates a durable consumer, or updates the mutable fields of an existing one without touching
