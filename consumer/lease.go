@@ -74,30 +74,42 @@ func (l *lease) release() { l.cancel(context.Canceled) }
 // disconnected, renewals only sit in the client's buffer, so they do not count.
 func (l *lease) heartbeat(ctx context.Context, msg jetstream.Msg, connected func() bool) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
+	wait := every(ctx, max(l.ackWait/3, 50*time.Millisecond), func() bool {
+		if l.check() != nil {
+			return false
+		}
+		if !connected() {
+			return true
+		}
+		sent := l.now()
+		if err := msg.InProgress(); err != nil {
+			l.lose(fmt.Errorf("heartbeat: %w", err))
+			return false
+		}
+		l.renewedAt(sent)
+		return true
+	})
+	return func() { cancel(); wait() }
+}
+
+// every runs fn each period in a goroutine of its own until fn returns false or ctx ends; the returned function
+// waits for that goroutine to end.
+func every(ctx context.Context, period time.Duration, fn func() bool) (wait func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(max(l.ackWait/3, 50*time.Millisecond))
+		t := time.NewTicker(period)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if l.check() != nil {
+				if !fn() {
 					return
 				}
-				if !connected() {
-					continue
-				}
-				sent := l.now()
-				if err := msg.InProgress(); err != nil {
-					l.lose(fmt.Errorf("heartbeat: %w", err))
-					return
-				}
-				l.renewedAt(sent)
 			}
 		}
 	}()
-	return func() { cancel(); <-done }
+	return func() { <-done }
 }

@@ -171,7 +171,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	if nc := r.js.Conn(); nc != nil {
-		watchClosed(ctx, nc, stop)
+		wait := watchClosed(ctx, nc, stop)
+		defer wait() // Run returns only after ctx is done, which ends the watcher
 	}
 	// Handlers keep running during the drain; this context ends them only when the drain times out.
 	hardCtx, hardCancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -233,28 +234,21 @@ func (r *Runner) provision(ctx context.Context) error {
 	return nil
 }
 
-// watchClosed cancels ctx with ErrConnectionClosed once nc is closed. It polls, because nats.go keeps a single
-// ClosedHandler per connection, which belongs to whoever opened it.
-func watchClosed(ctx context.Context, nc *nats.Conn, stop context.CancelCauseFunc) {
-	go func() {
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if nc.IsClosed() {
-					err := nc.LastError()
-					if err == nil {
-						err = errors.New("closed")
-					}
-					stop(fmt.Errorf("%w: %w", ErrConnectionClosed, err))
-					return
-				}
-			}
+// watchClosed cancels ctx with ErrConnectionClosed once nc is closed; the returned function waits for the
+// watcher to end (it ends with ctx). It polls, because nats.go keeps a single ClosedHandler per connection, which
+// belongs to whoever opened it.
+func watchClosed(ctx context.Context, nc *nats.Conn, stop context.CancelCauseFunc) (wait func()) {
+	return every(ctx, 250*time.Millisecond, func() bool {
+		if !nc.IsClosed() {
+			return true
 		}
-	}()
+		err := nc.LastError()
+		if err == nil {
+			err = errors.New("closed")
+		}
+		stop(fmt.Errorf("%w: %w", ErrConnectionClosed, err))
+		return false
+	})
 }
 
 type processFunc func(ctx context.Context, stream string, msg jetstream.Msg)
