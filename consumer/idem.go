@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -57,7 +58,9 @@ func refused(err error) bool {
 // redrive count (an operator redrives after fixing the cause, so the stored failure must not come back).
 // Deployed keys depend on it: a change would make in-flight retries write twice.
 func IdempotencyBase(eventID string, gen int, redrive string) string {
-	id := eventID
+	// '#' is doubled in the id so that no event id can spell another event's generation or redrive marker
+	// ("e#g1" must not share keys with generation 1 of "e"); ids without '#' keep the form deployed first.
+	id := strings.ReplaceAll(eventID, "#", "##")
 	if gen > 0 {
 		id += "#g" + strconv.Itoa(gen)
 	}

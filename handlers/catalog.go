@@ -3,6 +3,8 @@ package handlers
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -262,7 +264,16 @@ func (s *catalogSync) changed(what string) {
 
 // productSKU makes the Stigg package id a Zuora SKU: unique per tenant, so it finds the product again even when
 // the id map is lost.
-func productSKU(packageID string) string { return "stigg-" + packageID }
+// Zuora's SKU holds 50 characters, and the SKU is found again through a `sku.EQ:` filter, so a long id or one
+// with filter or white-space characters is hashed (such SKUs could never be created, so none is deployed).
+func productSKU(packageID string) string {
+	sku := "stigg-" + packageID
+	if len(sku) <= 50 && !strings.ContainsAny(sku, " ,:;\t\n") {
+		return sku
+	}
+	sum := sha256.Sum256([]byte(packageID))
+	return "stigg-" + hex.EncodeToString(sum[:16])
+}
 
 func (s *catalogSync) product(ctx context.Context) error {
 	z := s.h.deps.Zuora

@@ -454,8 +454,10 @@ func TestRefusedOnlyForZuorasRefusalOfAWrite(t *testing.T) {
 		// Zuora read the write and said no.
 		{"POST 400", "POST", "/v2/accounts", answer{400, `{"type":"bad_request","errors":[{"code":"invalid_parameter","message":"x"}]}`}, true},
 		{"PATCH 400", "PATCH", "/v2/accounts/acc-1", answer{400, `{"type":"bad_request","errors":[]}`}, true},
-		{"PUT 400", "PUT", "/v1/subscriptions/S-1/cancel", answer{400, `{"success":false,"reasons":[{"code":53000020,"message":"x"}]}`}, true},
-		{"POST 401 after re-auth", "POST", "/v2/accounts", answer{401, `{"type":"unauthorized","errors":[]}`}, true},
+		// PUT carries no idempotency key: there is no stored refusal to leave behind.
+		{"PUT 400", "PUT", "/v1/subscriptions/S-1/cancel", answer{400, `{"success":false,"reasons":[{"code":53000020,"message":"x"}]}`}, false},
+		// A 401 is answered before anything is processed or stored.
+		{"POST 401 after re-auth", "POST", "/v2/accounts", answer{401, `{"type":"unauthorized","errors":[]}`}, false},
 		{"POST 402", "POST", "/v2/payments", answer{402, `{"type":"request_failed","errors":[]}`}, true},
 		{"POST 403", "POST", "/v1/orders", answer{403, `{"success":false,"reasons":[{"code":50000010,"message":"no permission"}]}`}, true},
 		{"POST 404", "POST", "/v1/subscriptions/S-404/renew", answer{404, `{"success":false,"reasons":[{"code":50000040,"message":"nope"}]}`}, true},
@@ -555,6 +557,7 @@ func TestRefusedFalseWhenTheAnswerIsLost(t *testing.T) {
 			if !ok {
 				t.Fatalf("want *Error, got %T %v", err, err)
 			}
+			t.Logf("%v", ze)
 			if ze.Refused() || ze.Permanent() {
 				t.Fatalf("a lost answer must be retryable and not a refusal: %v (refused %v, permanent %v)", ze, ze.Refused(), ze.Permanent())
 			}

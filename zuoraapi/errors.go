@@ -112,12 +112,13 @@ func (e *Error) Permanent() bool { return IsRejection(e) }
 // RetryDelay is the least time Zuora asked the caller to wait (Retry-After); 0 when it did not say.
 func (e *Error) RetryDelay() time.Duration { return e.RetryAfter }
 
-// Refused reports whether Zuora answered a write by saying it did not do it: a 4xx other than 408, 409 and 429,
-// or a V1 body with success:false. The write's idempotency key then holds that refusal. Every other failure —
-// a 5xx, a timeout, a reset connection, a 2xx whose body could not be read or decoded — leaves the outcome
-// unknown: Zuora may have committed the write, so only the same key may repeat it.
+// Refused reports whether Zuora answered a write that carries an idempotency key (POST, PATCH) by saying it did
+// not do it: a 4xx other than 401, 408, 409, 423 and 429, or a V1 body with success:false. The key then holds that
+// refusal. Every other failure — a 5xx, a timeout, a reset connection, a 2xx whose body could not be read or
+// decoded — leaves the outcome unknown: Zuora may have committed the write, so only the same key may repeat it.
+// (A 401 is refused before any processing and is not stored; a new key would change nothing.)
 func (e *Error) Refused() bool {
-	write := e.Method == http.MethodPost || e.Method == http.MethodPatch || e.Method == http.MethodPut
+	write := e.Method == http.MethodPost || e.Method == http.MethodPatch
 	return write && e.refused
 }
 
@@ -295,9 +296,10 @@ func newResponseError(method, path string, status int, h http.Header, data []byt
 	case status < 300: // success:false in the body
 		e.refused = true
 	case status >= 400 && status < 500:
-		// 408, 409, 423 and 429 say "not now", not "no": the write may still be in flight or run on retry.
-		e.refused = status != http.StatusRequestTimeout && status != http.StatusConflict &&
-			status != http.StatusLocked && status != http.StatusTooManyRequests
+		// 408, 409, 423 and 429 say "not now", not "no": the write may still be in flight or run on retry;
+		// 401 is answered before anything is processed or stored.
+		e.refused = status != http.StatusUnauthorized && status != http.StatusRequestTimeout &&
+			status != http.StatusConflict && status != http.StatusLocked && status != http.StatusTooManyRequests
 	}
 	return e
 }

@@ -1,6 +1,0 @@
-//go:build race
-
-package conformance
-
-// raceEnabled is true when the race detector is on; it slows YAML parsing several times over.
-const raceEnabled = true
