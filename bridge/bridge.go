@@ -76,10 +76,15 @@ func New(nc *nats.Conn, cfg Config) (*Server, error) {
 func (s *Server) Handler() http.Handler { return s.mux }
 
 // readyz is ready only when NATS is connected and the ZUORA stream exists, so a load balancer never sends a
-// callout to an instance that cannot make it durable.
+// callout to an instance that cannot make it durable. The status is checked itself, not IsConnected, which also
+// counts a draining connection: that one belongs to a process on its way out.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if !s.ready.Load() || !s.nc.IsConnected() {
-		http.Error(w, "not ready: NATS not connected or stream not provisioned", http.StatusServiceUnavailable)
+	if !s.ready.Load() {
+		http.Error(w, "not ready: stream "+topology.StreamZuora+" not provisioned", http.StatusServiceUnavailable)
+		return
+	}
+	if st := s.nc.Status(); st != nats.CONNECTED {
+		http.Error(w, "not ready: NATS is "+st.String(), http.StatusServiceUnavailable)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

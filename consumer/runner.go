@@ -166,6 +166,9 @@ func (r *Runner) epoch(stream string) int64 {
 // (wrapped) when the NATS connection closes for good.
 func (r *Runner) Run(ctx context.Context) error {
 	if err := r.provision(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped before it started: nothing was taken, nothing to drain
+		}
 		return err
 	}
 	ctx, stop := context.WithCancelCause(ctx)

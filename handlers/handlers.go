@@ -35,8 +35,9 @@ type Deps struct {
 	Logger          *slog.Logger
 }
 
-// Register routes every event type zuora-sync handles so far.
-func Register(r *dispatch.Router, d Deps) {
+// withDefaults fills what callers may leave out. Every constructor of handlers goes through it, so a handler
+// built outside Register (the previews) behaves like the routed ones.
+func (d Deps) withDefaults() Deps {
 	if d.DefaultCurrency == "" {
 		d.DefaultCurrency = "USD"
 	}
@@ -46,6 +47,12 @@ func Register(r *dispatch.Router, d Deps) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	return d
+}
+
+// Register routes every event type zuora-sync handles so far.
+func Register(r *dispatch.Router, d Deps) {
+	d = d.withDefaults()
 	c := newCustomers(d)
 	r.Handle(events.TypeStiggCustomerCreated, c)
 	r.Handle(events.TypeStiggCustomerUpdated, c)

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,7 +17,7 @@ import (
 type Previews struct{ subs *subscriptions }
 
 // NewPreviews builds the preview service.
-func NewPreviews(d Deps) *Previews { return &Previews{subs: newSubscriptions(d)} }
+func NewPreviews(d Deps) *Previews { return &Previews{subs: newSubscriptions(d.withDefaults())} }
 
 // OrderPreviewRequest asks what a new subscription, or a change to an existing one, would invoice.
 type OrderPreviewRequest struct {
@@ -83,32 +84,28 @@ func (p *Previews) PreviewOrder(ctx context.Context, req *OrderPreviewRequest) (
 	if skip != "" {
 		return &Preview{Currency: s.Currency, Invoices: []PreviewInvoice{}}, nil
 	}
-	start, err := dateOf(s.StartDate)
-	if err != nil {
-		return nil, badRequest("startDate: %v", err)
-	}
 	preview := &zuoraapi.OrderPreviewRequest{
-		OrderDate: start,
 		PreviewOptions: zuoraapi.OrderPreviewOptions{PreviewThruType: zuoraapi.PreviewThruNumberOfPeriods,
 			PreviewNumberOfPeriods: periods, PreviewTypes: []string{zuoraapi.PreviewTypeBillingDocs}},
 	}
 	account, err := h.accountNumberOf(ctx, s)
-	switch {
-	case err == nil:
-		preview.ExistingAccountNumber = account
-	case !dispatch.IsDeferred(err):
+	standIn := dispatch.IsDeferred(err)
+	if err != nil && !standIn {
 		return nil, err // the id map is unavailable: say so rather than price against a stand-in account
-	default:
-		// A customer not in Zuora yet is previewed against a stand-in account with the subscription's currency.
-		t, _ := events.ParseTime(s.StartDate)
-		preview.PreviewAccountInfo = &zuoraapi.PreviewAccountInfo{BillCycleDay: t.Day(), Currency: cmpOr(s.Currency, h.deps.DefaultCurrency)}
 	}
 	number := subscriptionNumberFor(s.SubscriptionID)
 	cur, err := h.current(ctx, number)
 	if err != nil {
 		return nil, err
 	}
-	if cur != nil && preview.ExistingAccountNumber != "" {
+	currency := s.Currency
+	var order *zuoraapi.OrderRequest
+	switch {
+	case cur != nil && standIn:
+		// The handler would wait for the paying customer's account before changing the subscription.
+		return nil, dispatch.Defer(fmt.Errorf("subscription %s is in Zuora, but its paying customer %s has no Zuora "+
+			"account yet", number, cmp.Or(s.PayingCustomerID, s.CustomerID)))
+	case cur != nil:
 		today := zuoraapi.FormatDate(h.now())
 		actions, err := diffActions(cur, want, today)
 		if err != nil {
@@ -117,31 +114,25 @@ func (p *Previews) PreviewOrder(ctx context.Context, req *OrderPreviewRequest) (
 		if len(actions) == 0 {
 			return &Preview{Currency: cur.Currency, Invoices: []PreviewInvoice{}}, nil
 		}
-		preview.OrderDate = today
-		preview.Subscriptions = []zuoraapi.OrderSubscription{{SubscriptionNumber: number, OrderActions: actions}}
-	} else {
-		terms, err := zuoraapi.TermFromBillingPeriod(string(s.BillingPeriod))
-		if err != nil {
-			return nil, badRequest("%v", err)
+		order, currency = changeOrder(account, number, today, actions), cur.Currency
+	default:
+		if order, err = createOrder(s, want, account, number); err != nil {
+			return nil, err
 		}
-		terms.InitialTerm.StartDate = start
-		var rps []zuoraapi.OrderRatePlan
-		for i := range want {
-			ov, err := want[i].overrides()
-			if err != nil {
-				return nil, err
-			}
-			rps = append(rps, zuoraapi.OrderRatePlan{ProductRatePlanID: want[i].ref.productRatePlanID, ChargeOverrides: ov})
+		if standIn {
+			// A customer not in Zuora yet is previewed against a stand-in account; Zuora requires its currency.
+			t, _ := events.ParseTime(s.StartDate)
+			currency = cmp.Or(s.Currency, h.deps.DefaultCurrency)
+			preview.PreviewAccountInfo = &zuoraapi.PreviewAccountInfo{BillCycleDay: t.Day(), Currency: currency}
 		}
-		preview.Subscriptions = []zuoraapi.OrderSubscription{{OrderActions: []zuoraapi.OrderAction{
-			zuoraapi.NewCreateSubscriptionAction(start, &zuoraapi.OrderCreateSubscription{Terms: terms, SubscribeToRatePlans: rps}),
-		}}}
 	}
+	// The order the handler would send, minus what a preview does not take (processing options).
+	preview.OrderDate, preview.ExistingAccountNumber, preview.Subscriptions = order.OrderDate, order.ExistingAccountNumber, order.Subscriptions
 	resp, err := h.deps.Zuora.PreviewOrder(ctx, "order.preview", preview)
 	if err != nil {
 		return nil, describe(err, "preview the order")
 	}
-	out := &Preview{Currency: s.Currency, Invoices: []PreviewInvoice{}}
+	out := &Preview{Currency: currency, Invoices: []PreviewInvoice{}}
 	for _, inv := range resp.PreviewResult.Invoices {
 		pi := PreviewInvoice{TargetDate: inv.TargetDate, Amount: inv.Amount, AmountWithoutTax: inv.AmountWithoutTax, Tax: inv.TaxAmount, Lines: []PreviewLine{}}
 		for _, it := range inv.InvoiceItems {

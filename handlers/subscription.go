@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -61,19 +62,11 @@ func (h *subscriptions) Handle(ctx context.Context, in *dispatch.Input) (*dispat
 	case *events.SubscriptionCreated:
 		return h.apply(ctx, in, &p.Subscription, events.ScheduleImmediate, true)
 	case *events.SubscriptionUpdated:
-		return h.apply(ctx, in, &p.Subscription, cmpOr(p.ScheduleStrategy, events.ScheduleImmediate), false)
+		return h.apply(ctx, in, &p.Subscription, cmp.Or(p.ScheduleStrategy, events.ScheduleImmediate), false)
 	case *events.SubscriptionCanceled:
 		return h.cancel(ctx, in, p)
 	}
 	return nil, dispatch.Permanent(fmt.Errorf("subscription handler got %T", in.Payload))
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // ratePlanRef is a Stigg package's Zuora rate plan for one billing period, from the id map.
@@ -272,7 +265,7 @@ func diffActions(cur *zuoraapi.SubscriptionV1, want []desiredRatePlan, date stri
 			if upd.Quantity == nil && upd.ListPrice == nil {
 				continue
 			}
-			pricing, err := zuoraapi.OrderPricingFor(cmpOr(c.Model, ref.model), cmpOr(c.Type, ref.chargeType), upd)
+			pricing, err := zuoraapi.OrderPricingFor(cmp.Or(c.Model, ref.model), cmp.Or(c.Type, ref.chargeType), upd)
 			if err != nil {
 				return nil, dispatch.Permanent(err)
 			}
@@ -293,7 +286,7 @@ func diffActions(cur *zuoraapi.SubscriptionV1, want []desiredRatePlan, date stri
 
 // accountNumberOf resolves the Zuora account that pays for the subscription.
 func (h *subscriptions) accountNumberOf(ctx context.Context, s *events.Subscription) (string, error) {
-	payer := cmpOr(s.PayingCustomerID, s.CustomerID)
+	payer := cmp.Or(s.PayingCustomerID, s.CustomerID)
 	e, err := h.deps.IDs.Get(ctx, KindCustomer, payer)
 	if errors.Is(err, idmap.ErrNotFound) {
 		return "", dispatch.Defer(fmt.Errorf("customer %s has no Zuora account yet", payer))
@@ -370,15 +363,15 @@ func (h *subscriptions) apply(ctx context.Context, in *dispatch.Input, s *events
 		return h.create(ctx, in, s, want, account, number, entry, ids)
 	}
 	ids[events.ZuoraSubscriptionID] = cur.ID
-	if cur.Status == zuoraapi.SubscriptionStatusCancelled {
-		return nil, dispatch.Permanent(fmt.Errorf("subscription %s is cancelled in Zuora and cannot change; "+
-			"Stigg should create a new subscription", number))
+	if err := changeable(cur); err != nil {
+		return nil, err
 	}
 
 	if when == events.ScheduleImmediate {
-		if _, err := h.cancelScheduled(ctx, number, entry); err != nil {
+		if _, cur, err = h.supersedeScheduled(ctx, number, entry, cur); err != nil {
 			return nil, err
 		}
+		ids[events.ZuoraSubscriptionID] = cur.ID
 		today := zuoraapi.FormatDate(h.now())
 		actions, err := diffActions(cur, want, today)
 		if err != nil {
@@ -387,8 +380,7 @@ func (h *subscriptions) apply(ctx context.Context, in *dispatch.Input, s *events
 		if len(actions) == 0 {
 			return h.finish(ctx, in, entry, ids, actionUnchanged)
 		}
-		resp, err := h.order(ctx, "order.update", &zuoraapi.OrderRequest{OrderDate: today, ExistingAccountNumber: account,
-			Subscriptions: []zuoraapi.OrderSubscription{{SubscriptionNumber: number, OrderActions: actions}}})
+		resp, err := h.order(ctx, "order.update", changeOrder(account, number, today, actions))
 		if err != nil {
 			return nil, describe(err, "update Zuora subscription "+number)
 		}
@@ -411,9 +403,16 @@ func (h *subscriptions) apply(ctx context.Context, in *dispatch.Input, s *events
 			return h.finish(ctx, in, entry, ids, actionUnchanged)
 		}
 	}
-	cancelled, err := h.cancelScheduled(ctx, number, entry)
+	cancelled, now, err := h.supersedeScheduled(ctx, number, entry, cur)
 	if err != nil {
 		return nil, err
+	}
+	if now != cur {
+		// A pending order ran meanwhile: schedule on top of the subscription it left, from its new term.
+		cur, ids[events.ZuoraSubscriptionID] = now, now.ID
+		if date, err = h.scheduledDate(cur, when); err != nil {
+			return nil, err
+		}
 	}
 	actions, err := diffActions(cur, want, date)
 	if err != nil {
@@ -437,15 +436,17 @@ func (h *subscriptions) apply(ctx context.Context, in *dispatch.Input, s *events
 	return h.finish(ctx, in, entry, ids, actionScheduled)
 }
 
-func (h *subscriptions) create(ctx context.Context, in *dispatch.Input, s *events.Subscription, want []desiredRatePlan,
-	account, number string, entry *idmap.Entry, ids map[string]string) (*dispatch.Result, error) {
+// createOrder is the order that creates the subscription. The handler sends it and a preview of a new
+// subscription prices it (all but its processing options, which a preview does not run), so the preview and the
+// order that follows cannot drift apart.
+func createOrder(s *events.Subscription, want []desiredRatePlan, account, number string) (*zuoraapi.OrderRequest, error) {
 	start, err := dateOf(s.StartDate)
 	if err != nil {
-		return nil, dispatch.Permanent(fmt.Errorf("startDate: %w", err))
+		return nil, invalid(fmt.Errorf("startDate: %w", err))
 	}
 	terms, err := zuoraapi.TermFromBillingPeriod(string(s.BillingPeriod))
 	if err != nil {
-		return nil, dispatch.Permanent(err)
+		return nil, invalid(err)
 	}
 	terms.InitialTerm.StartDate = start
 	var rps []zuoraapi.OrderRatePlan
@@ -470,6 +471,30 @@ func (h *subscriptions) create(ctx context.Context, in *dispatch.Input, s *event
 		// account may have no default payment method yet.
 		req.ProcessingOptions = &zuoraapi.ProcessingOptions{RunBilling: new(true),
 			BillingOptions: &zuoraapi.BillingOptions{TargetDate: start}}
+	}
+	return req, nil
+}
+
+// changeOrder is the order that changes the subscription now, sent by the handler and priced by a preview.
+func changeOrder(account, number, date string, actions []zuoraapi.OrderAction) *zuoraapi.OrderRequest {
+	return &zuoraapi.OrderRequest{OrderDate: date, ExistingAccountNumber: account,
+		Subscriptions: []zuoraapi.OrderSubscription{{SubscriptionNumber: number, OrderActions: actions}}}
+}
+
+// invalid marks a subscription no order can be built from: permanent for the handler, and the caller's mistake
+// (ErrBadRequest) for a preview.
+func invalid(err error) error { return dispatch.Permanent(&invalidError{err}) }
+
+type invalidError struct{ err error }
+
+func (e *invalidError) Error() string   { return e.err.Error() }
+func (e *invalidError) Unwrap() []error { return []error{e.err, ErrBadRequest} }
+
+func (h *subscriptions) create(ctx context.Context, in *dispatch.Input, s *events.Subscription, want []desiredRatePlan,
+	account, number string, entry *idmap.Entry, ids map[string]string) (*dispatch.Result, error) {
+	req, err := createOrder(s, want, account, number)
+	if err != nil {
+		return nil, err
 	}
 	resp, err := h.order(ctx, "order.create", req)
 	if err != nil {
@@ -512,9 +537,18 @@ func (h *subscriptions) cancel(ctx context.Context, in *dispatch.Input, c *event
 		return h.finish(ctx, in, entry, ids, actionUnchanged)
 	}
 	// A cancellation supersedes any change still waiting to happen.
-	cancelled, err := h.cancelScheduled(ctx, number, entry)
+	cancelled, ran, err := h.cancelScheduled(ctx, number, entry)
 	if err != nil {
 		return nil, err
+	}
+	if ran {
+		if cur, err = h.reread(ctx, number); err != nil {
+			return nil, err
+		}
+		ids[events.ZuoraSubscriptionID] = cur.ID
+		if cur.Status == zuoraapi.SubscriptionStatusCancelled {
+			return h.finish(ctx, in, entry, ids, actionUnchanged) // the order that ran was a cancellation
+		}
 	}
 	today := zuoraapi.FormatDate(h.now())
 	req := &zuoraapi.OrderRequest{OrderDate: today, ExistingAccountNumber: cur.AccountNumber}
@@ -622,21 +656,68 @@ func (h *subscriptions) pendingScheduled(ctx context.Context, number string) ([]
 	return out, nil
 }
 
-// cancelScheduled cancels every pending scheduled order of the subscription except keep: a newer change, or a
-// cancellation, replaces what Stigg scheduled before.
-func (h *subscriptions) cancelScheduled(ctx context.Context, number string, entry *idmap.Entry) ([]string, error) {
+// settleDelay is how long to wait for a scheduled order Zuora is executing to settle.
+const settleDelay = 5 * time.Second
+
+// cancelScheduled cancels every pending scheduled order of the subscription: a newer change, or a cancellation,
+// replaces what Stigg scheduled before. An order may come due between the list and its cancellation; Zuora then
+// runs it (or fails it) instead. That is no failure of the event, but the subscription read before is stale, so
+// ran tells the caller to read it again. An order caught while Zuora executes it is tried again shortly.
+func (h *subscriptions) cancelScheduled(ctx context.Context, number string, entry *idmap.Entry) (cancelled []string, ran bool, err error) {
 	pending, err := h.pendingScheduled(ctx, number)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	for _, o := range pending {
-		if _, err := h.deps.Zuora.EnsureOrderCancelled(ctx, o, "Superseded by a newer change from Stigg"); err != nil {
-			return nil, describe(err, "cancel scheduled order "+o)
+		got, err := h.deps.Zuora.EnsureOrderCancelled(ctx, o, "Superseded by a newer change from Stigg")
+		switch {
+		case err == nil:
+			cancelled = append(cancelled, o)
+		case errors.Is(err, zuoraapi.ErrOrderNotCancellable) && got != nil &&
+			(got.Status == zuoraapi.OrderStatusCompleted || got.Status == zuoraapi.OrderStatusFailed):
+			ran = true
+		case errors.Is(err, zuoraapi.ErrOrderNotCancellable):
+			return nil, false, dispatch.RetryLater(fmt.Errorf("scheduled order %s is no longer pending but has not "+
+				"settled; trying again: %w", o, err), settleDelay)
+		default:
+			return nil, false, describe(err, "cancel scheduled order "+o)
 		}
 	}
 	delete(entry.Extra, extraScheduledOrder)
 	delete(entry.Extra, extraScheduledBy)
-	return pending, nil
+	return cancelled, ran, nil
+}
+
+// supersedeScheduled cancels the pending scheduled orders before a change and returns the subscription the
+// change applies to: cur itself, or what Zuora has now if one of those orders ran first.
+func (h *subscriptions) supersedeScheduled(ctx context.Context, number string, entry *idmap.Entry,
+	cur *zuoraapi.SubscriptionV1) ([]string, *zuoraapi.SubscriptionV1, error) {
+	cancelled, ran, err := h.cancelScheduled(ctx, number, entry)
+	if err != nil || !ran {
+		return cancelled, cur, err
+	}
+	if cur, err = h.reread(ctx, number); err != nil {
+		return nil, nil, err
+	}
+	return cancelled, cur, changeable(cur) // the order that ran may have been a cancellation
+}
+
+// reread reads the subscription again after a scheduled order changed it.
+func (h *subscriptions) reread(ctx context.Context, number string) (*zuoraapi.SubscriptionV1, error) {
+	cur, err := h.current(ctx, number)
+	if err == nil && cur == nil {
+		err = fmt.Errorf("subscription %s vanished from Zuora after its scheduled order ran", number)
+	}
+	return cur, err
+}
+
+// changeable refuses changes to a cancelled subscription, which Zuora cannot amend.
+func changeable(cur *zuoraapi.SubscriptionV1) error {
+	if cur.Status == zuoraapi.SubscriptionStatusCancelled {
+		return dispatch.Permanent(fmt.Errorf("subscription %s is cancelled in Zuora and cannot change; "+
+			"Stigg should create a new subscription", cur.SubscriptionNumber))
+	}
+	return nil
 }
 
 // scheduleStep names the write that creates a scheduled order after cancelling the given ones. A retry whose

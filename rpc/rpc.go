@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
@@ -48,13 +49,12 @@ type Error struct {
 
 // Server is the running service.
 type Server struct {
-	nc       *nats.Conn
-	svc      micro.Service
-	previews *handlers.Previews
-	cfg      Config
-	slots    chan struct{}
-	ctx      context.Context
-	cancel   context.CancelFunc
+	nc     *nats.Conn
+	svc    micro.Service
+	cfg    Config
+	slots  chan struct{}
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	// mu orders request admission against Stop: micro drains its subscriptions in the background, so a
 	// callback can still arrive while Stop waits; it is refused instead of joining a WaitGroup being waited on.
@@ -78,7 +78,7 @@ func Start(nc *nats.Conn, previews *handlers.Previews, cfg Config) (*Server, err
 		cfg.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{nc: nc, previews: previews, cfg: cfg, slots: make(chan struct{}, cfg.Concurrency), ctx: ctx, cancel: cancel}
+	s := &Server{nc: nc, cfg: cfg, slots: make(chan struct{}, cfg.Concurrency), ctx: ctx, cancel: cancel}
 	svc, err := micro.AddService(nc, micro.Config{
 		Name: "zuorasync", Version: "0.1.0",
 		Description: "zuora-sync request/reply: order and next-invoice previews priced by Zuora",
@@ -91,10 +91,10 @@ func Start(nc *nats.Conn, previews *handlers.Previews, cfg Config) (*Server, err
 	s.svc = svc
 	endpoints := []struct {
 		name, subject string
-		handle        func(context.Context, []byte) (any, error)
+		handle        answerFunc
 	}{
-		{"order-preview", SubjectOrderPreview, s.orderPreview},
-		{"next-invoice-preview", SubjectNextInvoice, s.nextInvoice},
+		{"order-preview", SubjectOrderPreview, endpoint(cfg.Logger, previews.PreviewOrder)},
+		{"next-invoice-preview", SubjectNextInvoice, endpoint(cfg.Logger, previews.PreviewNextInvoice)},
 	}
 	for _, e := range endpoints {
 		if err := svc.AddEndpoint(e.name, micro.HandlerFunc(func(r micro.Request) { s.serve(r, e.handle) }),
@@ -119,7 +119,7 @@ func (s *Server) Stop() {
 }
 
 // serve answers one request on its own goroutine so a slow Zuora call does not hold up the others.
-func (s *Server) serve(r micro.Request, handle func(context.Context, []byte) (any, error)) {
+func (s *Server) serve(r micro.Request, handle answerFunc) {
 	timeout := s.cfg.DefaultTimeout
 	if v := r.Headers().Get(HeaderTimeout); v != "" {
 		d, err := time.ParseDuration(v)
@@ -150,10 +150,10 @@ func (s *Server) serve(r micro.Request, handle func(context.Context, []byte) (an
 			s.replyError(reply, "503", Error{Code: "busy", Message: "every preview slot stayed busy until the deadline", Retryable: true})
 			return
 		}
-		out, err := handle(ctx, data)
+		out, zuoraRequests, err := handle(ctx, subject, data)
 		if err != nil {
 			status, e := classify(ctx, err)
-			s.cfg.Logger.Warn("rpc failed", "subject", subject, "code", e.Code, "err", err)
+			s.cfg.Logger.Warn("rpc failed", "subject", subject, "code", e.Code, "err", err, "zuora_requests", zuoraRequests)
 			s.replyError(reply, status, e)
 			return
 		}
@@ -186,21 +186,48 @@ func (s *Server) replyError(subject, status string, e Error) {
 	s.reply(subject, body, nats.Header{micro.ErrorHeader: {e.Message}, micro.ErrorCodeHeader: {status}})
 }
 
-func (s *Server) orderPreview(ctx context.Context, body []byte) (any, error) {
-	var req handlers.OrderPreviewRequest
-	if err := decodeStrict(body, &req); err != nil {
-		return nil, err
-	}
-	return s.previews.PreviewOrder(zuoraapi.WithEventID(ctx, "rpc-"+uuid.NewString()), &req)
+// answerFunc answers one request body; zuoraRequests are the Zuora request ids it caused, for the log.
+type answerFunc func(ctx context.Context, subject string, body []byte) (out any, zuoraRequests []string, err error)
+
+// call is one request as the payload of a dispatch.Input, so a preview runs through the same middleware as an
+// event; the answer comes back in it.
+type call[Req any] struct {
+	req    Req
+	answer *handlers.Preview
+	trace  zuoraapi.Trace
 }
 
-func (s *Server) nextInvoice(ctx context.Context, body []byte) (any, error) {
-	var req handlers.NextInvoiceRequest
-	if err := decodeStrict(body, &req); err != nil {
+func (*call[Req]) Validate() error { return nil } // the preview validates what it takes
+
+// endpoint expresses one preview as a dispatch.Handler behind Recover (a panic fails its request with an error
+// instead of killing every request of the process) and ZuoraContext (each request's own id is the idempotency
+// base and track id of its Zuora calls, as an event's id is for a handler).
+func endpoint[Req any](log *slog.Logger, preview func(context.Context, *Req) (*handlers.Preview, error)) answerFunc {
+	h := dispatch.Chain(dispatch.HandlerFunc(func(ctx context.Context, in *dispatch.Input) (*dispatch.Result, error) {
+		c := in.Payload.(*call[Req])
+		var err error
+		c.answer, err = preview(ctx, &c.req)
 		return nil, err
+	}), dispatch.Recover(), dispatch.ZuoraContext(func(in *dispatch.Input) dispatch.ZuoraCall {
+		return dispatch.ZuoraCall{EventID: in.Event.ID(), Trace: &in.Payload.(*call[Req]).trace}
+	}))
+	return func(ctx context.Context, subject string, body []byte) (any, []string, error) {
+		c := &call[Req]{}
+		if err := decodeStrict(body, &c.req); err != nil {
+			return nil, nil, err
+		}
+		ev := event.New()
+		ev.SetID("rpc-" + uuid.NewString())
+		ev.SetType(subject)
+		ev.SetSource(eventSource)
+		in := &dispatch.Input{Event: ev, Payload: c, Attempt: 1, Logger: log.With("rpc_id", ev.ID(), "subject", subject)}
+		_, err := h.Handle(ctx, in)
+		return c.answer, c.trace.RequestIDs(), err
 	}
-	return s.previews.PreviewNextInvoice(zuoraapi.WithEventID(ctx, "rpc-"+uuid.NewString()), &req)
 }
+
+// eventSource is the CloudEvent source of the inputs the service makes of its requests.
+const eventSource = "zuorasync/rpc"
 
 func decodeStrict(body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
@@ -213,6 +240,10 @@ func decodeStrict(body []byte, v any) error {
 func classify(ctx context.Context, err error) (string, Error) {
 	e := Error{Message: err.Error()}
 	switch {
+	case errors.Is(err, dispatch.ErrPanic):
+		// A bug, not the caller's or Zuora's doing; the same request would hit it again.
+		e.Code, e.Message = "internal", "the preview failed on an internal error"
+		return "500", e
 	case errors.Is(err, handlers.ErrBadRequest):
 		e.Code = "bad_request"
 		return "400", e
