@@ -108,43 +108,36 @@ type DeadLetter struct {
 	event           *event.Event
 }
 
-// ListDLQ returns up to limit dead letters whose subject matches filter (default: all), oldest first.
+// ListDLQ returns up to limit dead letters whose subject matches filter (default: all), oldest first. It reads
+// up to the last entry stored when it started, one leader read per entry (the DLQ stream has no direct gets): a
+// slow answer is waited for within ctx rather than taken for the end, and a read that fails is an error, never a
+// shorter list. Entries removed meanwhile (a concurrent redrive) are simply not listed.
 func ListDLQ(ctx context.Context, js jetstream.JetStream, filter string, limit int) ([]DeadLetter, error) {
 	if filter == "" {
-		filter = "zuorasync.dlq.>"
+		filter = topology.PrefixDLQ + ".>"
 	}
 	s, err := js.Stream(ctx, topology.StreamDLQ)
 	if err != nil {
 		return nil, fmt.Errorf("dlq: %w", err)
 	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("dlq: %w", err)
-	}
-	if info.State.Msgs == 0 {
+	state := s.CachedInfo().State // fetched by the lookup just now
+	if state.Msgs == 0 {
 		return nil, nil
 	}
-	oc, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
-	if err != nil {
-		return nil, fmt.Errorf("dlq: read %s: %w", filter, err)
-	}
 	var out []DeadLetter
-	for limit <= 0 || len(out) < limit {
-		msg, err := oc.Next(jetstream.FetchMaxWait(time.Second))
-		if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
-			break
+	for seq := state.FirstSeq; seq <= state.LastSeq && (limit <= 0 || len(out) < limit); {
+		m, err := s.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(filter))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			break // nothing matches from seq on
 		}
 		if err != nil {
-			return out, fmt.Errorf("dlq: read: %w", err)
+			return nil, fmt.Errorf("dlq: read %s from entry %d (listing up to %d): %w", filter, seq, state.LastSeq, err)
 		}
-		meta, err := msg.Metadata()
-		if err != nil {
-			return out, err
+		if m.Sequence > state.LastSeq {
+			break // written after the listing started
 		}
-		out = append(out, deadLetterOf(msg.Subject(), meta.Sequence.Stream, msg.Headers(), msg.Data()))
-		if meta.NumPending == 0 {
-			break
-		}
+		out = append(out, deadLetterOf(m.Subject, m.Sequence, m.Header, m.Data))
+		seq = m.Sequence + 1
 	}
 	return out, nil
 }

@@ -247,27 +247,59 @@ func TestCatalogZuoraValidationErrorIsDeadLettered(t *testing.T) {
 
 func TestCatalogOutageAndReplayCreateNothingTwice(t *testing.T) {
 	h := newHarness(t)
-	h.sim.InjectFault(zuorasim.Fault{Method: "POST", PathPrefix: "/v1/object/product-rate-plan-charge", Status: 503, Times: 3})
-	h.sim.InjectFault(zuorasim.Fault{PathPrefix: "/v2/plans", Status: 500, Times: 2})
+	faults := []string{
+		h.sim.InjectFault(zuorasim.Fault{Method: "POST", PathPrefix: "/v1/object/product-rate-plan-charge", Status: 503, Times: 3}),
+		h.sim.InjectFault(zuorasim.Fault{PathPrefix: "/v2/plans", Status: 500, Times: 2}),
+	}
 	h.startConsumer()
-	var ids []string
-	for _, pk := range sampleCatalog(t) {
-		ids = append(ids, h.publishPackage(pk))
+	ids := map[string]string{}
+	for pkg, pk := range sampleCatalog(t) {
+		ids[pkg] = h.publishPackage(pk)
 	}
 	for _, id := range ids {
 		if typ, out := h.waitOutcome(id, 40*time.Second); typ != events.TypeOutPackageSynced {
 			t.Fatalf("outcome %s %+v", typ, out)
 		}
 	}
+	// An unchanged re-publish of one package makes its first event an older one the replay must skip.
+	olderPro := ids["plan-pro"]
+	ids["plan-pro"] = h.publishPackage(sampleCatalog(t)["plan-pro"])
+	if _, out := h.waitOutcome(ids["plan-pro"], 30*time.Second); out.Action != "unchanged" {
+		t.Fatalf("re-publish: %+v", out)
+	}
+	for _, f := range faults {
+		h.sim.RemoveFault(f) // the outage is over; the replay runs against a healthy Zuora
+	}
 	before := h.sim.State()
 
+	// The replay re-applies each package's latest event, an unchanged re-publish: exactly the two catalog reads
+	// each, and no write. A replay that reset nothing would read nothing.
 	ctx, cancel := contextWithTimeout(10 * time.Second)
 	defer cancel()
 	h.waitIdle("STIGG", 10*time.Second)
+	h.sim.ResetRequests()
 	if _, _, err := replayAll(ctx, h); err != nil {
 		t.Fatal(err)
 	}
+	reads := map[string]int{callProduct: 1, callRatePlans: 1}
+	h.eventually(30*time.Second, "the replay to re-apply every package", func() bool {
+		for _, id := range ids {
+			if h.callsOf(id)[callRatePlans] == 0 {
+				return false
+			}
+		}
+		return true
+	})
 	h.waitIdle("STIGG", 30*time.Second)
+	for pkg, id := range ids {
+		h.wantCalls("replay of "+pkg, h.callsOf(id), reads)
+	}
+	if calls := h.callsOf(olderPro); len(calls) != 0 {
+		t.Errorf("replay re-applied the superseded first publish of plan-pro: %v", calls)
+	}
+	if w := h.writeCalls(); len(w) != 0 {
+		t.Errorf("the replay wrote to Zuora: %v", w)
+	}
 	after := h.sim.State()
 	if len(after.Products) != len(before.Products) || len(after.Plans) != len(before.Plans) ||
 		len(after.ProductRatePlanCharges) != len(before.ProductRatePlanCharges) || len(after.UnitsOfMeasure) != len(before.UnitsOfMeasure) {

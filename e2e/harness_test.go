@@ -100,7 +100,8 @@ func newHarnessWith(t *testing.T, simCfg zuorasim.Config) *harness {
 	return h
 }
 
-// startConsumer builds the App exactly as cmd/consumer does and runs it.
+// startConsumer builds the App exactly as cmd/consumer does, runs it and returns once it is consuming: a test
+// that ends sooner would cancel Run while it still provisions, which Run reports as an error.
 func (h *harness) startConsumer() *app.App {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -115,6 +116,15 @@ func (h *harness) startConsumer() *app.App {
 	h.mu.Lock()
 	h.running = append(h.running, r)
 	h.mu.Unlock()
+	h.eventually(10*time.Second, "the consumer to start consuming", func() bool {
+		select {
+		case err := <-r.done:
+			r.done <- err // still there for stop
+			h.t.Fatalf("consumer stopped while starting: %v", err)
+		default:
+		}
+		return a.Runner.Ready() == nil
+	})
 	return a
 }
 
@@ -205,43 +215,35 @@ func (h *harness) outcomes() []event.Event {
 	return h.readStream(topology.StreamOutcomes, "zuorasync.out.>")
 }
 
+// readStream reads every message of the stream matching filter that was stored when it started, oldest first.
+// It reads up to that known end, one read per message: a slow answer is waited for, never taken for the end of
+// the stream, and not getting there within the deadline fails the test instead of returning a shorter list.
 func (h *harness) readStream(stream, filter string) []event.Event {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s, err := h.js.Stream(ctx, stream)
 	if err != nil {
 		h.t.Fatalf("stream %s: %v", stream, err)
 	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if info.State.Msgs == 0 {
-		return nil
-	}
-	oc, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	state := s.CachedInfo().State
 	var out []event.Event
-	for {
-		msg, err := oc.Next(jetstream.FetchMaxWait(300 * time.Millisecond))
-		if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
-			return out
+	for seq := state.FirstSeq; state.Msgs > 0 && seq <= state.LastSeq; {
+		msg, err := s.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(filter))
+		if errors.Is(err, jetstream.ErrMsgNotFound) || (err == nil && msg.Sequence > state.LastSeq) {
+			return out // nothing more matches up to the end
 		}
 		if err != nil {
-			h.t.Fatalf("read %s: %v", stream, err)
+			h.t.Fatalf("read %s from seq %d (reading up to %d): %v", stream, seq, state.LastSeq, err)
 		}
-		ev, err := events.FromMsg(msg.Headers(), msg.Data())
+		ev, err := events.FromMsg(msg.Header, msg.Data)
 		if err != nil {
-			h.t.Fatalf("outcome on %s is not a CloudEvent: %v", msg.Subject(), err)
+			h.t.Fatalf("message %d on %s is not a CloudEvent: %v", msg.Sequence, msg.Subject, err)
 		}
 		out = append(out, ev)
-		if meta, _ := msg.Metadata(); meta != nil && meta.NumPending == 0 {
-			return out
-		}
+		seq = msg.Sequence + 1
 	}
+	return out
 }
 
 // outcomeFor returns the outcome data published for a source event, if any.
@@ -308,7 +310,7 @@ func (h *harness) waitIdle(stream string, timeout time.Duration) {
 
 func (h *harness) dlq() []consumer.DeadLetter {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	dl, err := consumer.ListDLQ(ctx, h.js, "", 0)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
 
 	"github.com/zuora-sync/zuora-sync/rpc"
 	"github.com/zuora-sync/zuora-sync/zuorasim"
@@ -33,10 +34,35 @@ func (h *harness) request(subject string, body any, timeout time.Duration, heade
 	return r
 }
 
+// waitRPC waits until the consumer's request/reply service lists both endpoints in its discovery answer: the
+// service starts with the consumer's Run, and a request sent before its endpoints subscribe finds no responder.
+func (h *harness) waitRPC() {
+	h.t.Helper()
+	subject, err := micro.ControlSubject(micro.InfoVerb, "zuorasync", "")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.eventually(10*time.Second, "the rpc service and its endpoints", func() bool {
+		resp, err := h.nc.Request(subject, nil, time.Second)
+		if err != nil {
+			return false
+		}
+		var info micro.Info
+		if err := json.Unmarshal(resp.Data, &info); err != nil {
+			h.t.Fatalf("service info: %v: %s", err, resp.Data)
+		}
+		have := map[string]bool{}
+		for _, e := range info.Endpoints {
+			have[e.Subject] = true
+		}
+		return have[rpc.SubjectOrderPreview] && have[rpc.SubjectNextInvoice]
+	})
+}
+
 func TestPreviewErrorsAreJSONWithACode(t *testing.T) {
 	h := newHarness(t)
 	h.startConsumer()
-	time.Sleep(200 * time.Millisecond) // let the service register
+	h.waitRPC()
 
 	r := h.request(rpc.SubjectOrderPreview, map[string]any{"subscription": map[string]any{"planId": "p"}}, 5*time.Second, nil)
 	if r.Error == nil || r.Error.Code != "bad_request" || r.Status != "400" || r.Error.Retryable {
@@ -61,7 +87,7 @@ func TestPreviewErrorsAreJSONWithACode(t *testing.T) {
 func TestPreviewAnswersBeforeTheCallersDeadlineWhenZuoraHangs(t *testing.T) {
 	h := newHarness(t)
 	h.startConsumer()
-	time.Sleep(200 * time.Millisecond)
+	h.waitRPC()
 	h.sim.InjectFault(zuorasim.Fault{PathPrefix: "/v1/subscriptions", Hang: true, Probability: 1})
 	start := time.Now()
 	r := h.request(rpc.SubjectNextInvoice, map[string]any{"subscriptionId": "s1"}, 2*time.Second,

@@ -93,14 +93,12 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	number := "stigg-sub-life"
 
 	// Create with an add-on and quantities: one order, custom fields, first invoice.
-	h.sim.ResetRequests()
-	id := h.subscriptionEvent(events.TypeStiggSubscriptionCreated, &events.SubscriptionCreated{Subscription: *sub}, sub.SubscriptionID)
-	typ, out := h.waitOutcome(id, 30*time.Second)
+	createdID := h.subscriptionEvent(events.TypeStiggSubscriptionCreated, &events.SubscriptionCreated{Subscription: *sub}, sub.SubscriptionID)
+	typ, out := h.waitOutcome(createdID, 30*time.Second)
 	if typ != events.TypeOutSubscriptionSynced || out.Action != "created" || out.Zuora[events.ZuoraOrderNumber] == "" {
 		t.Fatalf("create: %s %+v", typ, out)
 	}
-	t.Logf("create: Zuora calls %v", h.zuoraCalls())
-	h.sim.ResetRequests()
+	h.wantCalls("create", h.callsOf(createdID), map[string]int{callRead: 1, callOrder: 1})
 	z := h.zuoraSubscription(a, number)
 	if len(z.CurrentRatePlans()) != 2 || z.CustomFields[handlers.FieldStiggCustomerID] != "cust-sub" ||
 		z.CustomFields[handlers.FieldStiggResourceID] != "resource-1" {
@@ -114,12 +112,11 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	sub.Units[0].Quantity = 12
 	sub.Addons = append(sub.Addons, events.AddonQuantity{AddonID: "addon-api-calls", Quantity: 1})
 	ordersBefore := len(h.ordersOf(a, number, ""))
-	h.sim.ResetRequests()
-	id = h.subscriptionEvent(events.TypeStiggSubscriptionUpdated, &events.SubscriptionUpdated{Subscription: *sub}, sub.SubscriptionID)
-	if _, out = h.waitOutcome(id, 30*time.Second); out.Action != "updated" {
+	upgradeID := h.subscriptionEvent(events.TypeStiggSubscriptionUpdated, &events.SubscriptionUpdated{Subscription: *sub}, sub.SubscriptionID)
+	if _, out = h.waitOutcome(upgradeID, 30*time.Second); out.Action != "updated" {
 		t.Fatalf("upgrade: %+v", out)
 	}
-	t.Logf("upgrade now: Zuora calls %v", h.zuoraCalls())
+	h.wantCalls("update", h.callsOf(upgradeID), map[string]int{callRead: 1, callListOrders: 1, callOrder: 1})
 	if n := len(h.ordersOf(a, number, "")); n != ordersBefore+1 {
 		t.Fatalf("an upgrade must be one order, orders went %d → %d", ordersBefore, n)
 	}
@@ -129,23 +126,23 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	}
 
 	// The same update again changes nothing and sends no order.
-	id = h.subscriptionEvent(events.TypeStiggSubscriptionUpdated, &events.SubscriptionUpdated{Subscription: *sub}, sub.SubscriptionID)
-	if _, out = h.waitOutcome(id, 30*time.Second); out.Action != "unchanged" {
+	repeatID := h.subscriptionEvent(events.TypeStiggSubscriptionUpdated, &events.SubscriptionUpdated{Subscription: *sub}, sub.SubscriptionID)
+	if _, out = h.waitOutcome(repeatID, 30*time.Second); out.Action != "unchanged" {
 		t.Fatalf("repeat update: %+v", out)
 	}
+	h.wantCalls("update that changes nothing", h.callsOf(repeatID), map[string]int{callRead: 1, callListOrders: 1})
 
 	// Downgrade at the end of the billing period: a scheduled order, nothing changes yet.
-	h.sim.ResetRequests()
 	down := *sub
 	down.Units = []events.FeatureQuantity{{FeatureID: "feature-seats", Quantity: 3}}
 	down.Addons = []events.AddonQuantity{{AddonID: "addon-storage", Quantity: 50}}
-	id = h.subscriptionEvent(events.TypeStiggSubscriptionUpdated,
+	scheduledID := h.subscriptionEvent(events.TypeStiggSubscriptionUpdated,
 		&events.SubscriptionUpdated{Subscription: down, ScheduleStrategy: events.ScheduleEndOfBillingPeriod}, sub.SubscriptionID)
-	if _, out = h.waitOutcome(id, 30*time.Second); out.Action != "scheduled" {
+	if _, out = h.waitOutcome(scheduledID, 30*time.Second); out.Action != "scheduled" {
 		t.Fatalf("scheduled downgrade: %+v", out)
 	}
 	first := out.Zuora[events.ZuoraOrderNumber]
-	t.Logf("scheduled downgrade: Zuora calls %v", h.zuoraCalls())
+	h.wantCalls("scheduled change, nothing pending", h.callsOf(scheduledID), map[string]int{callRead: 1, callListOrders: 1, callOrder: 1})
 	if pending := h.ordersOf(a, number, zuoraapi.OrderStatusScheduled); len(pending) != 1 || pending[0].OrderNumber != first {
 		t.Fatalf("pending scheduled orders %+v, want exactly %s", pending, first)
 	}
@@ -155,25 +152,42 @@ func TestSubscriptionLifecycle(t *testing.T) {
 
 	// Replaced by another scheduled change: the first is cancelled, one stays pending.
 	down.Units[0].Quantity = 4
-	id = h.subscriptionEvent(events.TypeStiggSubscriptionUpdated,
+	rescheduledID := h.subscriptionEvent(events.TypeStiggSubscriptionUpdated,
 		&events.SubscriptionUpdated{Subscription: down, ScheduleStrategy: events.ScheduleEndOfBillingPeriod}, sub.SubscriptionID)
-	if _, out = h.waitOutcome(id, 30*time.Second); out.Action != "scheduled" || out.Zuora[events.ZuoraOrderNumber] == first {
+	if _, out = h.waitOutcome(rescheduledID, 30*time.Second); out.Action != "scheduled" || out.Zuora[events.ZuoraOrderNumber] == first {
 		t.Fatalf("replacement schedule: %+v", out)
 	}
+	h.wantCalls("scheduled change, one pending", h.callsOf(rescheduledID),
+		map[string]int{callRead: 1, callListOrders: 1, callCancelOrder: 1, callOrder: 1})
 	pending := h.ordersOf(a, number, zuoraapi.OrderStatusScheduled)
 	if len(pending) != 1 || pending[0].OrderNumber != out.Zuora[events.ZuoraOrderNumber] {
 		t.Fatalf("after replacing: pending %+v", pending)
 	}
 
-	// Replay everything so far: no second subscription, no new orders, still one pending scheduled order.
+	// Replay everything so far. The ordering guard skips the subscription's older events and re-applies its
+	// latest, the replacement schedule, which finds its own order still pending and keeps it: one read and one
+	// list. A replay that reset nothing would call nothing; one that re-applied the older events would order.
 	ordersBefore = len(h.ordersOf(a, number, ""))
 	h.waitIdle(topology.StreamStigg, 10*time.Second)
+	h.sim.ResetRequests()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, _, err := replayAll(ctx, h); err != nil {
 		t.Fatal(err)
 	}
+	h.eventually(30*time.Second, "the replay to re-apply the latest subscription event", func() bool {
+		return h.callsOf(rescheduledID)[callListOrders] > 0
+	})
 	h.waitIdle(topology.StreamStigg, 60*time.Second)
+	h.wantCalls("replayed latest event", h.callsOf(rescheduledID), map[string]int{callRead: 1, callListOrders: 1})
+	for what, id := range map[string]string{"create": createdID, "upgrade": upgradeID, "repeated update": repeatID, "first schedule": scheduledID} {
+		if calls := h.callsOf(id); len(calls) != 0 {
+			t.Errorf("replay re-applied the superseded %s event: Zuora calls %v", what, calls)
+		}
+	}
+	if w := h.writeCalls(); len(w) != 0 {
+		t.Errorf("the replay wrote to Zuora: %v", w)
+	}
 	if n := len(h.ordersOf(a, number, "")); n != ordersBefore {
 		t.Fatalf("replay created orders: %d → %d", ordersBefore, n)
 	}
@@ -191,6 +205,7 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	if _, out = h.waitOutcome(cid, 30*time.Second); out.Action != "cancelled" {
 		t.Fatalf("cancel: %+v", out)
 	}
+	h.wantCalls("cancel, one pending", h.callsOf(cid), map[string]int{callRead: 1, callListOrders: 1, callCancelOrder: 1, callOrder: 1})
 	if p := h.ordersOf(a, number, zuoraapi.OrderStatusScheduled); len(p) != 0 {
 		t.Fatalf("the cancellation must cancel the pending scheduled order, %d left", len(p))
 	}
@@ -245,10 +260,13 @@ func TestSubscriptionValidationErrorIsDeadLettered(t *testing.T) {
 func TestPreviewsPriceWithZuora(t *testing.T) {
 	h, a := subscriptionWorld(t)
 	sub := proSubscription("sub-preview")
+	h.waitRPC()
+	h.sim.ResetRequests()
 	r := h.request(rpc.SubjectOrderPreview, handlers.OrderPreviewRequest{Subscription: *sub, Periods: 2}, 10*time.Second, nil)
 	if r.Error != nil {
 		t.Fatalf("order preview: %+v", r.Error)
 	}
+	h.wantCalls("order preview of a new subscription", h.rpcCalls(), map[string]int{callRead: 1, callPreview: 1})
 	var p struct {
 		Total    float64 `json:"total"`
 		Invoices []struct {
@@ -266,10 +284,12 @@ func TestPreviewsPriceWithZuora(t *testing.T) {
 	}
 
 	h.waitOutcome(h.subscriptionEvent(events.TypeStiggSubscriptionCreated, &events.SubscriptionCreated{Subscription: *sub}, sub.SubscriptionID), 30*time.Second)
+	h.sim.ResetRequests()
 	r = h.request(rpc.SubjectNextInvoice, handlers.NextInvoiceRequest{SubscriptionID: sub.SubscriptionID}, 10*time.Second, nil)
 	if r.Error != nil {
 		t.Fatalf("next invoice preview: %+v", r.Error)
 	}
+	h.wantCalls("next invoice preview", h.rpcCalls(), map[string]int{callRead: 1, callPreviewNext: 1})
 	decode(t, r.Raw, &p)
 	if len(p.Invoices) == 0 || p.Invoices[0].Amount <= 0 {
 		t.Fatalf("next invoice: %s", r.Raw)
@@ -283,9 +303,8 @@ func TestPreviewsPriceWithZuora(t *testing.T) {
 	if r.Error != nil {
 		t.Fatalf("update preview: %+v", r.Error)
 	}
-	if calls := strings.Join(h.zuoraCalls(), " "); strings.Contains(calls, "POST /v1/orders ") || !strings.Contains(calls, "POST /v1/orders/preview") {
-		t.Fatalf("a preview must preview, not order: %s", calls)
-	}
+	// A preview must preview, not order.
+	h.wantCalls("order preview of a change", h.rpcCalls(), map[string]int{callRead: 1, callPreview: 1})
 	decode(t, r.Raw, &p)
 	if len(p.Invoices) == 0 {
 		t.Fatalf("update preview: %s", r.Raw)
@@ -310,11 +329,12 @@ func TestDowngradesNowAndAtPeriodEnd(t *testing.T) {
 	// Downgrade now: drop an add-on and seats, one order.
 	sub.Addons = sub.Addons[:1]
 	sub.Units[0].Quantity = 2
-	_, out := h.waitOutcome(h.subscriptionEvent(events.TypeStiggSubscriptionUpdated,
-		&events.SubscriptionUpdated{Subscription: *sub, ScheduleStrategy: events.ScheduleImmediate}, sub.SubscriptionID), 30*time.Second)
-	if out.Action != "updated" {
+	id := h.subscriptionEvent(events.TypeStiggSubscriptionUpdated,
+		&events.SubscriptionUpdated{Subscription: *sub, ScheduleStrategy: events.ScheduleImmediate}, sub.SubscriptionID)
+	if _, out := h.waitOutcome(id, 30*time.Second); out.Action != "updated" {
 		t.Fatalf("downgrade now: %+v", out)
 	}
+	h.wantCalls("update", h.callsOf(id), map[string]int{callRead: 1, callListOrders: 1, callOrder: 1})
 	z := h.zuoraSubscription(a, number)
 	if len(z.CurrentRatePlans()) != 2 || !strings.Contains(strings.Join(quantities(z)["Pro (Monthly)"], ","), "2") {
 		t.Fatalf("after the immediate downgrade: %v", quantities(z))
@@ -322,7 +342,7 @@ func TestDowngradesNowAndAtPeriodEnd(t *testing.T) {
 
 	// Downgrade at the end of the billing period: scheduled, then applied when Zuora's clock reaches the date.
 	sub.Units[0].Quantity = 1
-	_, out = h.waitOutcome(h.subscriptionEvent(events.TypeStiggSubscriptionUpdated,
+	_, out := h.waitOutcome(h.subscriptionEvent(events.TypeStiggSubscriptionUpdated,
 		&events.SubscriptionUpdated{Subscription: *sub, ScheduleStrategy: events.ScheduleEndOfBillingPeriod}, sub.SubscriptionID), 30*time.Second)
 	if out.Action != "scheduled" {
 		t.Fatalf("scheduled downgrade: %+v", out)
@@ -341,13 +361,14 @@ func TestDowngradesNowAndAtPeriodEnd(t *testing.T) {
 		t.Fatalf("scheduled order %s did not complete", order)
 	}
 
-	// Cancel at the end of the billing period.
-	_, out = h.waitOutcome(h.subscriptionEvent(events.TypeStiggSubscriptionCanceled, &events.SubscriptionCanceled{
+	// Cancel at the end of the billing period: the scheduled order has run, so there is none to cancel.
+	id = h.subscriptionEvent(events.TypeStiggSubscriptionCanceled, &events.SubscriptionCanceled{
 		SubscriptionID: sub.SubscriptionID, CustomerID: "cust-sub", CancellationTime: events.CancelEndOfBillingPeriod,
-	}, sub.SubscriptionID), 30*time.Second)
-	if out.Action != "cancelled" {
+	}, sub.SubscriptionID)
+	if _, out = h.waitOutcome(id, 30*time.Second); out.Action != "cancelled" {
 		t.Fatalf("cancel at period end: %+v", out)
 	}
+	h.wantCalls("cancel, nothing pending", h.callsOf(id), map[string]int{callRead: 1, callListOrders: 1, callOrder: 1})
 	if z = h.zuoraSubscription(a, number); z.Status != zuoraapi.SubscriptionStatusCancelled || z.SubscriptionEndDate == "" {
 		t.Fatalf("after cancel at period end: status %s, end %q", z.Status, z.SubscriptionEndDate)
 	}
