@@ -24,6 +24,13 @@ const (
 	ZuoraUsageRecordID      = "usageRecordId"
 )
 
+// ZuoraPlanOf is the Outcome.Zuora key of a package's plan (product rate plan) for a billing period:
+// plan.<PERIOD>.
+func ZuoraPlanOf(period string) string { return "plan." + period }
+
+// ZuoraChargeOf is the Outcome.Zuora key of a package's charge: charge.<PERIOD>.<MODEL>[.<featureId>].
+func ZuoraChargeOf(period, chargeKey string) string { return "charge." + period + "." + chargeKey }
+
 // Outcome is the data of io.zuorasync.<entity>.<result>: what a handler did in Zuora.
 // Zuora is a map because one event touches a varying set of objects (a subscription order
 // yields an order number, a subscription number and maybe an invoice); keys are the

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -216,13 +215,20 @@ func (h *packages) Handle(ctx context.Context, in *dispatch.Input) (*dispatch.Re
 		}
 	}
 	if err := h.deps.IDs.Put(ctx, KindPackage, &idmap.Entry{StiggID: pk.PackageID, ZuoraID: s.productID,
-		ZuoraNumber: s.sku, Extra: s.ids, SourceEventID: in.Event.ID(), Revision: s.mappedRev}); err != nil {
+		ZuoraNumber: s.sku, Extra: s.rec.Extra(), SourceEventID: in.Event.ID(), Revision: s.mappedRev}); err != nil {
 		return nil, err
 	}
+	// The outcome names the objects of the published prices, in the outcome's own vocabulary.
 	zuoraIDs := map[string]string{events.ZuoraProductID: s.productID}
-	for k, v := range s.ids {
-		if strings.HasPrefix(k, "plan.") || strings.HasPrefix(k, "charge.") {
-			zuoraIDs[k] = v
+	for _, plan := range plans {
+		period := string(plan.period)
+		if id := s.rec.Plan(period); id != "" {
+			zuoraIDs[events.ZuoraPlanOf(period)] = id
+		}
+		for _, d := range plan.charges {
+			if id := s.chargeID(d); id != "" {
+				zuoraIDs[events.ZuoraChargeOf(period, d.key)] = id
+			}
 		}
 	}
 	if len(s.unrepairable) > 0 {
@@ -246,7 +252,7 @@ type catalogSync struct {
 	in *dispatch.Input
 
 	productID, sku string
-	ids            map[string]string // plan.<period> / charge.<period>.<key> → Zuora id
+	rec            *idmap.PackageRecord // plans and charges known so far
 	// Revisions of the package and progress entries, for compare-and-set writes.
 	mappedRev, progressRev uint64
 	existing               []zuoraapi.ProductRatePlanV1
@@ -277,7 +283,7 @@ func productSKU(packageID string) string {
 
 func (s *catalogSync) product(ctx context.Context) error {
 	z := s.h.deps.Zuora
-	s.ids = map[string]string{}
+	s.rec = idmap.PackageOf(nil)
 	s.sku = productSKU(s.pk.PackageID)
 	mapped, err := s.h.deps.IDs.Get(ctx, KindPackage, s.pk.PackageID)
 	if err != nil && !errors.Is(err, idmap.ErrNotFound) {
@@ -300,11 +306,9 @@ func (s *catalogSync) product(ctx context.Context) error {
 	}
 	var prod *zuoraapi.Product
 	if mapped != nil {
-		for k, v := range mapped.Extra {
-			s.ids[k] = v
-		}
+		s.rec = idmap.PackageOf(mapped)
 		if progress != nil {
-			maps.Copy(s.ids, progress.Extra)
+			s.rec.Merge(idmap.PackageOf(progress))
 		}
 		prod, err = z.GetProduct(ctx, mapped.ZuoraID)
 		if zuoraapi.IsNotFound(err) {
@@ -325,7 +329,7 @@ func (s *catalogSync) product(ctx context.Context) error {
 			// Without a package entry, progress counts only for the product the SKU finds (the entry may have
 			// been deleted because its product was).
 			if progress != nil && progress.ZuoraID == prod.ID {
-				maps.Copy(s.ids, progress.Extra)
+				s.rec.Merge(idmap.PackageOf(progress))
 			}
 		}
 	}
@@ -379,11 +383,11 @@ func (s *catalogSync) product(ctx context.Context) error {
 
 func (s *catalogSync) plan(ctx context.Context, dp *desiredPlan) error {
 	z := s.h.deps.Zuora
-	planKey := "plan." + string(dp.period)
+	period := string(dp.period)
 	var have *zuoraapi.ProductRatePlanV1
 	for i := range s.existing {
 		p := &s.existing[i]
-		if p.ID == s.ids[planKey] || (s.ids[planKey] == "" && p.Name == dp.name && !s.claimed("plan.", p.ID)) {
+		if p.ID == s.rec.Plan(period) || (s.rec.Plan(period) == "" && p.Name == dp.name && !s.rec.ClaimsPlan(p.ID)) {
 			have = p
 			break
 		}
@@ -403,14 +407,14 @@ func (s *catalogSync) plan(ctx context.Context, dp *desiredPlan) error {
 		if err != nil {
 			return describe(err, "create Zuora plan "+dp.name)
 		}
-		s.ids[planKey] = plan.ID
+		s.rec.SetPlan(period, plan.ID)
 		s.changed("plan " + dp.name + " created")
 		if err := s.record(ctx); err != nil {
 			return err
 		}
 		have = &zuoraapi.ProductRatePlanV1{ID: plan.ID, Name: plan.Name}
 	} else {
-		s.ids[planKey] = have.ID
+		s.rec.SetPlan(period, have.ID)
 		if have.Name != dp.name {
 			if _, err := z.UpdatePlan(ctx, "plan.update."+string(dp.period), have.ID, &zuoraapi.PlanPatch{Name: new(dp.name)}); err != nil {
 				return describe(err, "rename Zuora plan "+have.ID)
@@ -429,10 +433,12 @@ func (s *catalogSync) plan(ctx context.Context, dp *desiredPlan) error {
 	}
 	for _, d := range dp.charges {
 		// Subscriptions need each charge's model to price it in an order; the id map keeps it next to the id.
-		s.ids[d.modelKey()] = d.model + "|" + d.chargeType
+		rc, _ := s.rec.Charge(period, d.key)
+		rc.Model, rc.Type = d.model, d.chargeType
 		if c := matched[d]; c != nil {
-			s.ids[d.idKey()] = c.ID
+			rc.ID = c.ID
 		}
+		s.rec.SetCharge(period, d.key, rc)
 		if taken[d.name] {
 			d.qualifyName()
 		}
@@ -453,7 +459,7 @@ func (s *catalogSync) plan(ctx context.Context, dp *desiredPlan) error {
 		}
 	}
 	for _, c := range have.Charges {
-		if !slices.ContainsFunc(dp.charges, func(d *desiredCharge) bool { return s.ids[d.idKey()] == c.ID }) {
+		if !slices.ContainsFunc(dp.charges, func(d *desiredCharge) bool { return s.chargeID(d) == c.ID }) {
 			s.notes = append(s.notes, fmt.Sprintf("charge %q (%s) of plan %q is no longer published by Stigg and was "+
 				"left in Zuora, where subscriptions may still use it", c.Name, c.ID, have.Name))
 		}
@@ -461,27 +467,17 @@ func (s *catalogSync) plan(ctx context.Context, dp *desiredPlan) error {
 	return nil
 }
 
-func (d *desiredCharge) idKey() string { return "charge." + string(d.period) + "." + d.key }
-
-// modelKey records "<V1 charge model>|<charge type>" of a charge in the id map.
-func (d *desiredCharge) modelKey() string { return "model." + string(d.period) + "." + d.key }
+// chargeID is the Zuora charge recorded for d ("" when none is).
+func (s *catalogSync) chargeID(d *desiredCharge) string {
+	c, _ := s.rec.Charge(string(d.period), d.key)
+	return c.ID
+}
 
 // matches tells whether an existing charge can be the one d describes, when the id map does not say: the same
 // charge type, unit of measure (a flat fee has none), charge model and billing period.
 func (d *desiredCharge) matches(c *zuoraapi.Charge) bool {
 	return c.Type == d.chargeType && c.UOM == d.uom && c.Model == zuoraapi.ChargeModelRead(d.model) &&
 		c.BillingPeriod == d.v1Per
-}
-
-// claimed tells whether the id map records id under some key with the prefix, for any Stigg price (even one no
-// longer published: its charge may still bill subscriptions, so it is not repriced for another feature).
-func (s *catalogSync) claimed(prefix, id string) bool {
-	for k, v := range s.ids {
-		if v == id && strings.HasPrefix(k, prefix) {
-			return true
-		}
-	}
-	return false
 }
 
 // matchCharges pairs desired charges with existing ones, one to one. The id map decides first. The others may
@@ -494,7 +490,7 @@ func (s *catalogSync) matchCharges(plan *zuoraapi.ProductRatePlanV1, desired []*
 	used := map[string]bool{}
 	var open []*desiredCharge
 	for _, d := range desired {
-		if id := s.ids[d.idKey()]; id != "" {
+		if id := s.chargeID(d); id != "" {
 			// A recorded charge missing from the plan is recreated, not replaced by a guess.
 			if i := slices.IndexFunc(plan.Charges, func(c zuoraapi.Charge) bool { return c.ID == id }); i >= 0 {
 				out[d], used[id] = &plan.Charges[i], true
@@ -520,7 +516,9 @@ func (s *catalogSync) matchCharges(plan *zuoraapi.ProductRatePlanV1, desired []*
 			}
 			for i := range plan.Charges {
 				c := &plan.Charges[i]
-				if !used[c.ID] && !s.claimed("charge.", c.ID) && d.matches(c) && pass(d, c) {
+				// A charge recorded for any price, even one no longer published, may still bill subscriptions:
+				// it is not repriced for another feature.
+				if !used[c.ID] && !s.rec.ClaimsCharge(c.ID) && d.matches(c) && pass(d, c) {
 					out[d], used[c.ID] = c, true
 					break
 				}
@@ -553,14 +551,16 @@ func (s *catalogSync) createCharge(ctx context.Context, planID string, d *desire
 	if err != nil {
 		return describe(err, fmt.Sprintf("create Zuora charge %q in plan %s", d.name, planID))
 	}
-	s.ids[d.idKey()] = id
+	rc, _ := s.rec.Charge(string(d.period), d.key)
+	rc.ID = id
+	s.rec.SetCharge(string(d.period), d.key, rc)
 	s.changed("charge " + d.name + " created")
 	return s.record(ctx)
 }
 
 // record writes what this sync knows so far (see KindPackageProgress); Handle writes the package entry at the end.
 func (s *catalogSync) record(ctx context.Context) error {
-	e := &idmap.Entry{StiggID: s.pk.PackageID, ZuoraID: s.productID, ZuoraNumber: s.sku, Extra: maps.Clone(s.ids),
+	e := &idmap.Entry{StiggID: s.pk.PackageID, ZuoraID: s.productID, ZuoraNumber: s.sku, Extra: s.rec.Extra(),
 		SourceEventID: s.in.Event.ID(), Revision: s.progressRev}
 	if err := s.h.deps.IDs.Put(ctx, KindPackageProgress, e); err != nil {
 		return err

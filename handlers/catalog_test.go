@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -307,7 +306,7 @@ func TestMatchChargesNeverSharesACharge(t *testing.T) {
 			want:    map[*desiredCharge]string{flat: "", a: "", b: "c1"},
 		},
 		"the id map claims a charge for its own feature": {
-			ids:     map[string]string{b.idKey(): "c1"},
+			ids:     map[string]string{"charge.MONTHLY." + b.key: "c1"},
 			charges: []zuoraapi.Charge{existing("c1", "Credit", "10"), existing("c2", "Credit", "20")},
 			want:    map[*desiredCharge]string{flat: "", a: "c2", b: "c1"},
 		},
@@ -332,10 +331,7 @@ func TestMatchChargesNeverSharesACharge(t *testing.T) {
 			want: map[*desiredCharge]string{flat: "", a: "", b: ""},
 		},
 	} {
-		s := &catalogSync{ids: maps.Clone(tc.ids)}
-		if s.ids == nil {
-			s.ids = map[string]string{}
-		}
+		s := &catalogSync{rec: idmap.PackageOf(&idmap.Entry{Extra: tc.ids})}
 		got := s.matchCharges(&zuoraapi.ProductRatePlanV1{Charges: tc.charges}, dp.charges)
 		for d, want := range tc.want {
 			id := ""

@@ -20,14 +20,6 @@ import (
 // KindSubscription is the id-map kind of subscriptions.
 const KindSubscription = events.EntitySubscription
 
-// Extra keys of a subscription's id-map entry.
-const (
-	extraScheduledOrder = "scheduledOrder" // the pending scheduled order zuora-sync created last
-	extraScheduledBy    = "scheduledBy"    // the event that created it
-	extraCancelledBy    = "cancelledBy"    // the event whose cancellation was applied
-	extraSkipped        = "skipped"        // why the subscription is not in Zuora (a free plan)
-)
-
 // Outcome actions of the subscription handler, besides created/updated/unchanged.
 const (
 	actionScheduled = "scheduled"
@@ -88,21 +80,15 @@ func (h *subscriptions) resolvePackage(ctx context.Context, packageID string, pe
 	if err != nil {
 		return nil, false, err
 	}
-	ref := &ratePlanRef{packageID: packageID, productRatePlanID: e.Extra["plan."+string(period)], charges: map[string]chargeRef{}}
-	prefix := "charge." + string(period) + "."
-	anyCharge := false
-	for k, id := range e.Extra {
-		if !strings.HasPrefix(k, "charge.") {
-			continue
-		}
-		anyCharge = true
-		if key, ok := strings.CutPrefix(k, prefix); ok {
-			model, ctype, _ := strings.Cut(e.Extra["model."+string(period)+"."+key], "|")
-			ref.charges[key] = chargeRef{id: id, model: model, chargeType: ctype}
-		}
-	}
-	if !anyCharge {
+	rec := idmap.PackageOf(e)
+	if !rec.HasCharges() {
 		return nil, false, nil
+	}
+	ref := &ratePlanRef{packageID: packageID, productRatePlanID: rec.Plan(string(period)), charges: map[string]chargeRef{}}
+	for key, c := range rec.Charges(string(period)) {
+		if c.ID != "" {
+			ref.charges[key] = chargeRef{id: c.ID, model: c.Model, chargeType: c.Type}
+		}
 	}
 	if ref.productRatePlanID == "" {
 		return nil, false, dispatch.Permanent(fmt.Errorf("package %s has no %s price in Zuora; publish one in Stigg "+
@@ -356,10 +342,10 @@ func (h *subscriptions) apply(ctx context.Context, in *dispatch.Input, s *events
 		// An update for a subscription Zuora has not seen waits for its creation (still on its way, or
 		// dead-lettered) — unless zuora-sync created it before and Zuora lost it: an update carries the whole
 		// subscription, and a replay re-applies only each subscription's latest event, so it recreates it.
-		if !created && entry.Extra[extraSkipped] == "" && entry.ZuoraID == "" {
+		if !created && entry.rec.Skipped == "" && entry.ZuoraID == "" {
 			return nil, dispatch.Defer(fmt.Errorf("subscription %s does not exist in Zuora yet", number))
 		}
-		delete(entry.Extra, extraSkipped)
+		entry.rec.Skipped = ""
 		return h.create(ctx, in, s, want, account, number, entry, ids)
 	}
 	ids[events.ZuoraSubscriptionID] = cur.ID
@@ -393,12 +379,12 @@ func (h *subscriptions) apply(ctx context.Context, in *dispatch.Input, s *events
 		return nil, err
 	}
 	// A replay of the event that created the pending scheduled order leaves it alone.
-	if entry.Extra[extraScheduledBy] == in.Event.ID() && entry.Extra[extraScheduledOrder] != "" {
+	if entry.rec.ScheduledBy == in.Event.ID() && entry.rec.ScheduledOrder != "" {
 		pending, err := h.pendingScheduled(ctx, number)
 		if err != nil {
 			return nil, err
 		}
-		if len(pending) == 1 && pending[0] == entry.Extra[extraScheduledOrder] {
+		if len(pending) == 1 && pending[0] == entry.rec.ScheduledOrder {
 			ids[events.ZuoraOrderNumber] = pending[0]
 			return h.finish(ctx, in, entry, ids, actionUnchanged)
 		}
@@ -432,7 +418,7 @@ func (h *subscriptions) apply(ctx context.Context, in *dispatch.Input, s *events
 		return nil, describe(err, "schedule a change of Zuora subscription "+number)
 	}
 	ids[events.ZuoraOrderNumber] = resp.OrderNumber
-	entry.Extra[extraScheduledOrder], entry.Extra[extraScheduledBy] = resp.OrderNumber, in.Event.ID()
+	entry.rec.ScheduledOrder, entry.rec.ScheduledBy = resp.OrderNumber, in.Event.ID()
 	return h.finish(ctx, in, entry, ids, actionScheduled)
 }
 
@@ -491,7 +477,7 @@ func (e *invalidError) Error() string   { return e.err.Error() }
 func (e *invalidError) Unwrap() []error { return []error{e.err, ErrBadRequest} }
 
 func (h *subscriptions) create(ctx context.Context, in *dispatch.Input, s *events.Subscription, want []desiredRatePlan,
-	account, number string, entry *idmap.Entry, ids map[string]string) (*dispatch.Result, error) {
+	account, number string, entry *subscriptionState, ids map[string]string) (*dispatch.Result, error) {
 	req, err := createOrder(s, want, account, number)
 	if err != nil {
 		return nil, err
@@ -521,8 +507,8 @@ func (h *subscriptions) cancel(ctx context.Context, in *dispatch.Input, c *event
 		return nil, err
 	}
 	ids := map[string]string{events.ZuoraSubscriptionNumber: number}
-	if cur == nil && entry.Extra[extraSkipped] != "" {
-		return h.outcome(c.SubscriptionID, actionSkipped, ids, "never billed in Zuora: "+entry.Extra[extraSkipped]), nil
+	if cur == nil && entry.rec.Skipped != "" {
+		return h.outcome(c.SubscriptionID, actionSkipped, ids, "never billed in Zuora: "+entry.rec.Skipped), nil
 	}
 	if cur == nil {
 		if _, err := h.deps.IDs.Get(ctx, KindSubscription, c.SubscriptionID); errors.Is(err, idmap.ErrNotFound) {
@@ -533,7 +519,7 @@ func (h *subscriptions) cancel(ctx context.Context, in *dispatch.Input, c *event
 		return nil, dispatch.Permanent(fmt.Errorf("subscription %s is mapped but missing in Zuora", number))
 	}
 	ids[events.ZuoraSubscriptionID], ids[events.ZuoraAccountNumber] = cur.ID, cur.AccountNumber
-	if cur.Status == zuoraapi.SubscriptionStatusCancelled || entry.Extra[extraCancelledBy] == in.Event.ID() {
+	if cur.Status == zuoraapi.SubscriptionStatusCancelled || entry.rec.CancelledBy == in.Event.ID() {
 		return h.finish(ctx, in, entry, ids, actionUnchanged)
 	}
 	// A cancellation supersedes any change still waiting to happen.
@@ -590,9 +576,9 @@ func (h *subscriptions) cancel(ctx context.Context, in *dispatch.Input, c *event
 			ids["writeOffCreditMemo."+w.InvoiceNumber] = w.WriteOffCreditMemoNumber
 		}
 	}
-	entry.Extra[extraCancelledBy] = in.Event.ID()
+	entry.rec.CancelledBy = in.Event.ID()
 	if req.Status == zuoraapi.OrderStatusScheduled {
-		entry.Extra[extraScheduledOrder], entry.Extra[extraScheduledBy] = resp.OrderNumber, in.Event.ID()
+		entry.rec.ScheduledOrder, entry.rec.ScheduledBy = resp.OrderNumber, in.Event.ID()
 	}
 	res, err := h.finish(ctx, in, entry, ids, actionCancelled)
 	if res != nil && len(notes) > 0 {
@@ -604,7 +590,7 @@ func (h *subscriptions) cancel(ctx context.Context, in *dispatch.Input, c *event
 // skip records a subscription Zuora does not bill (a free plan, as Stigg's own integration leaves them out), so
 // its later cancellation is not mistaken for an event waiting for its creation. A subscription that moved from a
 // paid plan to a free one stays in Zuora as it is; the outcome says so.
-func (h *subscriptions) skip(ctx context.Context, in *dispatch.Input, entry *idmap.Entry, number, reason string) (*dispatch.Result, error) {
+func (h *subscriptions) skip(ctx context.Context, in *dispatch.Input, entry *subscriptionState, number, reason string) (*dispatch.Result, error) {
 	cur, err := h.current(ctx, number)
 	if err != nil {
 		return nil, err
@@ -614,11 +600,11 @@ func (h *subscriptions) skip(ctx context.Context, in *dispatch.Input, entry *idm
 		reason += fmt.Sprintf("; Zuora subscription %s (%s) is left as it is: cancel the subscription in Stigg to "+
 			"cancel it in Zuora", number, cur.Status)
 	} else {
-		entry.Extra[extraSkipped] = reason
+		entry.rec.Skipped = reason
 		if entry.ZuoraID == "" {
 			entry.ZuoraID = number
 		}
-		if err := h.deps.IDs.Put(ctx, KindSubscription, entry); err != nil {
+		if err := h.put(ctx, entry); err != nil {
 			return nil, err
 		}
 	}
@@ -627,18 +613,27 @@ func (h *subscriptions) skip(ctx context.Context, in *dispatch.Input, entry *idm
 }
 
 // entry is the subscription's id-map entry, or a fresh one.
-func (h *subscriptions) entry(ctx context.Context, stiggID, number string) (*idmap.Entry, error) {
+func (h *subscriptions) entry(ctx context.Context, stiggID, number string) (*subscriptionState, error) {
 	e, err := h.deps.IDs.Get(ctx, KindSubscription, stiggID)
 	if errors.Is(err, idmap.ErrNotFound) {
-		return &idmap.Entry{StiggID: stiggID, ZuoraNumber: number, Extra: map[string]string{}}, nil
+		return &subscriptionState{Entry: &idmap.Entry{StiggID: stiggID, ZuoraNumber: number}}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	if e.Extra == nil {
-		e.Extra = map[string]string{}
-	}
-	return e, nil
+	return &subscriptionState{Entry: e, rec: idmap.SubscriptionOf(e)}, nil
+}
+
+// subscriptionState is a subscription's id-map entry with its typed record.
+type subscriptionState struct {
+	*idmap.Entry
+	rec idmap.SubscriptionRecord
+}
+
+// put stores the entry with its record, compare-and-set on the revision it was read at.
+func (h *subscriptions) put(ctx context.Context, st *subscriptionState) error {
+	st.Extra = st.rec.Extra()
+	return h.deps.IDs.Put(ctx, KindSubscription, st.Entry)
 }
 
 // pendingScheduled lists the subscription's scheduled orders that have not run yet.
@@ -663,7 +658,7 @@ const settleDelay = 5 * time.Second
 // replaces what Stigg scheduled before. An order may come due between the list and its cancellation; Zuora then
 // runs it (or fails it) instead. That is no failure of the event, but the subscription read before is stale, so
 // ran tells the caller to read it again. An order caught while Zuora executes it is tried again shortly.
-func (h *subscriptions) cancelScheduled(ctx context.Context, number string, entry *idmap.Entry) (cancelled []string, ran bool, err error) {
+func (h *subscriptions) cancelScheduled(ctx context.Context, number string, entry *subscriptionState) (cancelled []string, ran bool, err error) {
 	pending, err := h.pendingScheduled(ctx, number)
 	if err != nil {
 		return nil, false, err
@@ -683,14 +678,14 @@ func (h *subscriptions) cancelScheduled(ctx context.Context, number string, entr
 			return nil, false, describe(err, "cancel scheduled order "+o)
 		}
 	}
-	delete(entry.Extra, extraScheduledOrder)
-	delete(entry.Extra, extraScheduledBy)
+	entry.rec.ScheduledOrder = ""
+	entry.rec.ScheduledBy = ""
 	return cancelled, ran, nil
 }
 
 // supersedeScheduled cancels the pending scheduled orders before a change and returns the subscription the
 // change applies to: cur itself, or what Zuora has now if one of those orders ran first.
-func (h *subscriptions) supersedeScheduled(ctx context.Context, number string, entry *idmap.Entry,
+func (h *subscriptions) supersedeScheduled(ctx context.Context, number string, entry *subscriptionState,
 	cur *zuoraapi.SubscriptionV1) ([]string, *zuoraapi.SubscriptionV1, error) {
 	cancelled, ran, err := h.cancelScheduled(ctx, number, entry)
 	if err != nil || !ran {
@@ -754,7 +749,7 @@ func (h *subscriptions) order(ctx context.Context, step string, req *zuoraapi.Or
 }
 
 // finish records the mapping and reports the outcome.
-func (h *subscriptions) finish(ctx context.Context, in *dispatch.Input, entry *idmap.Entry, ids map[string]string, action string) (*dispatch.Result, error) {
+func (h *subscriptions) finish(ctx context.Context, in *dispatch.Input, entry *subscriptionState, ids map[string]string, action string) (*dispatch.Result, error) {
 	if id := ids[events.ZuoraSubscriptionID]; id != "" {
 		entry.ZuoraID = id
 	}
@@ -762,7 +757,7 @@ func (h *subscriptions) finish(ctx context.Context, in *dispatch.Input, entry *i
 		entry.ZuoraID = entry.ZuoraNumber // the number identifies it too until Zuora's id is known
 	}
 	entry.SourceEventID = in.Event.ID()
-	if err := h.deps.IDs.Put(ctx, KindSubscription, entry); err != nil {
+	if err := h.put(ctx, entry); err != nil {
 		return nil, err
 	}
 	in.Logger.Info("subscription synced", "action", action, "subscription_number", entry.ZuoraNumber, "order", ids[events.ZuoraOrderNumber])
