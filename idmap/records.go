@@ -99,7 +99,9 @@ func (r *PackageRecord) Charge(period, key string) (ChargeRecord, bool) {
 }
 
 // Charges are the recorded charges of a billing period, by charge key.
-func (r *PackageRecord) Charges(period string) map[string]ChargeRecord { return maps.Clone(r.charges[period]) }
+func (r *PackageRecord) Charges(period string) map[string]ChargeRecord {
+	return maps.Clone(r.charges[period])
+}
 
 // SetCharge records a charge of a billing period.
 func (r *PackageRecord) SetCharge(period, key string, c ChargeRecord) {
