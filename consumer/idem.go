@@ -11,7 +11,6 @@ import (
 
 	"github.com/zuora-sync/zuora-sync/dispatch"
 	"github.com/zuora-sync/zuora-sync/topology"
-	"github.com/zuora-sync/zuora-sync/zuoraapi"
 )
 
 // Idempotency-key generations. A handler's Zuora writes carry keys derived from the event id, so a redelivery
@@ -84,10 +83,9 @@ func (r *Runner) zuoraMiddleware(d *delivery) dispatch.Middleware {
 					return nil, err
 				}
 			}
-			base := IdempotencyBase(d.ev.ID(), gen, d.msg.Headers().Get(HeaderRedrive))
-			ctx = zuoraapi.WithFence(zuoraapi.WithEventID(ctx, base), d.lease.check)
-			ctx = zuoraapi.WithTraceTo(ctx, d.trace)
-			res, err := next.Handle(ctx, in)
+			call := dispatch.ZuoraCall{EventID: IdempotencyBase(d.ev.ID(), gen, d.msg.Headers().Get(HeaderRedrive)),
+				Trace: d.trace, Fence: d.lease.check}
+			res, err := dispatch.ZuoraContext(func(*dispatch.Input) dispatch.ZuoraCall { return call })(next).Handle(ctx, in)
 			if err != nil && refused(err) {
 				if berr := r.idem.bump(ctx, d.ev.ID(), gen); berr != nil {
 					in.Logger.Warn("could not move the event to fresh idempotency keys; its retry may get the stored refusal", "err", berr)

@@ -268,17 +268,13 @@ func splitName(name string) (first, last string) {
 	return name, name
 }
 
-// describe adds what the handler was doing to a Zuora error, keeping it inspectable with errors.As, and marks
-// Zuora's validation failures permanent with a reason a person can act on.
+// describe adds what the handler was doing to a Zuora error, keeping it inspectable with errors.As; whether the
+// failure is permanent is the error's own behaviour (zuoraapi.Error.Permanent), not relabelled here.
 func describe(err error, doing string) error {
 	if err == nil {
 		return nil
 	}
-	wrapped := fmt.Errorf("%s: %w", doing, err)
-	if zerr, ok := zuoraapi.AsError(err); ok && zuoraapi.IsRejection(zerr) {
-		return dispatch.Permanent(wrapped)
-	}
-	return wrapped
+	return fmt.Errorf("%s: %w", doing, err)
 }
 
 // paymentTermsMissRefresh: a term missing from a list older than this is looked up again before giving up.
