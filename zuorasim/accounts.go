@@ -222,101 +222,76 @@ func (c *customFieldValues) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (s *Sim) registerAccountRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v2/accounts", s.handleCreateAccount)
-	mux.HandleFunc("GET /v2/accounts", s.handleListAccounts)
-	mux.HandleFunc("GET /v2/accounts/{account_id}", s.handleGetAccount)
-	mux.HandleFunc("PATCH /v2/accounts/{account_id}", s.handlePatchAccount)
-	mux.HandleFunc("GET /v1/accounts/{account_key}", s.handleV1GetAccount)
-}
-
 func (s *Sim) timestamp() string { return s.Now().Format(time.RFC3339) }
 
-func (s *Sim) handleCreateAccount(w http.ResponseWriter, r *http.Request) {
+func (s *Sim) createAccount(r *http.Request, st *store) (reply, *apiError) {
 	var in accountInput
 	if e := decodeBody(r, &in); e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
-	st := s.store
-	st.mu.Lock()
 	if e := st.validateAccountInput(&in, nil); e != nil {
-		st.mu.Unlock()
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
 	a := st.createAccount(&in, s.timestamp())
-	out := st.renderAccount(a, parseExpand(r))
-	st.mu.Unlock()
-	writeJSON(w, http.StatusCreated, project(out, parseFields(r, "account"), parseExpand(r)))
+	return replyCreated(project(st.renderAccount(a, parseExpand(r)), parseFields(r, "account"), parseExpand(r))), nil
 }
 
-func (s *Sim) handleGetAccount(w http.ResponseWriter, r *http.Request) {
-	st := s.store
-	st.mu.RLock()
+func (s *Sim) getAccount(r *http.Request, st *store) (reply, *apiError) {
 	a := st.lookupAccount(r.PathValue("account_id"))
-	var out Account
-	if a != nil {
-		out = st.renderAccount(a, parseExpand(r))
-	}
-	st.mu.RUnlock()
 	if a == nil {
-		s.fail(w, r, errNotFound("account", r.PathValue("account_id")))
-		return
+		return reply{}, errNotFound("account", r.PathValue("account_id"))
 	}
-	writeJSON(w, http.StatusOK, project(out, parseFields(r, "account"), parseExpand(r)))
+	return replyOK(project(st.renderAccount(a, parseExpand(r)), parseFields(r, "account"), parseExpand(r))), nil
 }
 
-func (s *Sim) handlePatchAccount(w http.ResponseWriter, r *http.Request) {
+func (s *Sim) patchAccount(r *http.Request, st *store) (reply, *apiError) {
 	var in accountInput
 	if e := decodeBody(r, &in); e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
 	if in.PaymentMethod != nil { // not part of the patch schema
-		s.fail(w, r, errUnknownParam("payment_method"))
-		return
+		return reply{}, errUnknownParam("payment_method")
 	}
-	st := s.store
-	st.mu.Lock()
 	a := st.lookupAccount(r.PathValue("account_id"))
 	if a == nil {
-		st.mu.Unlock()
-		s.fail(w, r, errNotFound("account", r.PathValue("account_id")))
-		return
+		return reply{}, errNotFound("account", r.PathValue("account_id"))
 	}
 	if e := st.validateAccountInput(&in, a); e != nil {
-		st.mu.Unlock()
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
 	st.patchAccount(a, &in, s.timestamp())
-	out := st.renderAccount(a, parseExpand(r))
-	st.mu.Unlock()
-	writeJSON(w, http.StatusOK, project(out, parseFields(r, "account"), parseExpand(r)))
+	return replyOK(project(st.renderAccount(a, parseExpand(r)), parseFields(r, "account"), parseExpand(r))), nil
 }
 
-func (s *Sim) handleListAccounts(w http.ResponseWriter, r *http.Request) {
+// accountFilters are the documented filterable fields of GET /v2/accounts.
+var accountFilters = filterFields("Account", "id", "account_number", "name", "currency", "batch", "crm_id",
+	"sales_rep", "payment_terms", "bill_cycle_day", "auto_pay", "enabled", "parent_account_id",
+	"default_payment_method_id", "bill_to_id", "sold_to_id", "created_time", "updated_time")
+
+func (s *Sim) listAccounts(r *http.Request, st *store) (reply, *apiError) {
 	p, e := parseListParams(r, "account")
 	if e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
-	st := s.store
-	st.mu.RLock()
-	defer st.mu.RUnlock()
-	rows := st.accounts
-	if lag := s.cfg.SearchLag; lag > 0 && len(p.filters) > 0 {
-		indexed := s.Now().Add(-lag)
-		rows = nil
-		for _, a := range st.accounts {
-			if t, err := time.Parse(time.RFC3339, a.CreatedTime); err == nil && !t.After(indexed) {
-				rows = append(rows, a)
-			}
+	return listOf(st, p, st.searchableAccounts(s, p), accountFilters,
+		func(a *Account) any { return st.renderAccount(a, p.expand) })
+}
+
+// searchableAccounts are the accounts a list can see: with filters, only those Zuora's search has indexed
+// (Config.SearchLag). Caller holds st.mu.
+func (st *store) searchableAccounts(s *Sim, p listParams) []*Account {
+	lag := s.cfg.SearchLag
+	if lag <= 0 || len(p.filters) == 0 {
+		return st.accounts
+	}
+	indexed := s.Now().Add(-lag)
+	var rows []*Account
+	for _, a := range st.accounts {
+		if t, err := time.Parse(time.RFC3339, a.CreatedTime); err == nil && !t.After(indexed) {
+			rows = append(rows, a)
 		}
 	}
-	serveList(s, w, r, p, rows, st.accountFieldValue,
-		func(a *Account) any { return st.renderAccount(a, p.expand) }, p.expand)
+	return rows
 }
 
 // lookupAccount finds an account by id or account number. Caller holds st.mu.
@@ -690,48 +665,6 @@ func applyContactFields(c *Contact, in *contactInput) {
 	mergeCustomFields(c.CustomFields, in.CustomFields)
 }
 
-// accountFieldValue is the filter[] lookup for accounts: the documented filterable fields plus the tenant's
-// Account custom fields (by name, or as custom_fields.<name>). Caller holds st.mu.
-func (st *store) accountFieldValue(a *Account, field string) (string, bool) {
-	switch field {
-	case "id":
-		return a.ID, true
-	case "account_number":
-		return a.AccountNumber, true
-	case "name":
-		return a.Name, true
-	case "currency":
-		return a.Currency, true
-	case "batch":
-		return a.Batch, true
-	case "crm_id":
-		return a.CrmID, true
-	case "sales_rep":
-		return a.SalesRep, true
-	case "payment_terms":
-		return a.PaymentTerms, true
-	case "bill_cycle_day":
-		return strconv.Itoa(a.BillCycleDay), true
-	case "auto_pay":
-		return strconv.FormatBool(a.AutoPay), true
-	case "enabled":
-		return strconv.FormatBool(a.Enabled), true
-	case "parent_account_id":
-		return a.ParentAccountID, true
-	case "default_payment_method_id":
-		return a.DefaultPaymentMethodID, true
-	case "bill_to_id":
-		return a.BillToID, true
-	case "sold_to_id":
-		return a.SoldToID, true
-	case "created_time":
-		return a.CreatedTime, true
-	case "updated_time":
-		return a.UpdatedTime, true
-	}
-	return st.customFieldFilterValue("Account", field, a.CustomFields)
-}
-
 // V1 GET /v1/accounts/{account-key} ("GETAccountType"). Custom fields sit inside basicInfo and contacts; the
 // defined ones that are unset are null, as Zuora returns them. Not found answers 404 with code 50000040: the
 // spec lists 4XX (CommonResponse) for this operation.
@@ -769,20 +702,12 @@ type v1Account struct {
 	SoldToContact     map[string]any      `json:"soldToContact"`
 }
 
-func (s *Sim) handleV1GetAccount(w http.ResponseWriter, r *http.Request) {
-	st := s.store
-	st.mu.RLock()
+func (s *Sim) v1GetAccount(r *http.Request, st *store) (reply, *apiError) {
 	a := st.lookupAccount(r.PathValue("account_key"))
-	var out v1Account
-	if a != nil {
-		out = st.v1AccountView(a)
-	}
-	st.mu.RUnlock()
 	if a == nil {
-		s.fail(w, r, errNotFound("account", r.PathValue("account_key")))
-		return
+		return reply{}, errNotFound("account", r.PathValue("account_key"))
 	}
-	writeJSON(w, http.StatusOK, out)
+	return replyOK(st.v1AccountView(a)), nil
 }
 
 func money(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }

@@ -156,20 +156,6 @@ type productInput struct {
 	Description *string `json:"description"`
 }
 
-func (s *Sim) registerCatalogRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v2/products", s.handleCreateProduct)
-	mux.HandleFunc("GET /v2/products", s.handleListProducts)
-	mux.HandleFunc("GET /v2/products/{product_id}", s.handleGetProduct)
-	mux.HandleFunc("PATCH /v2/products/{product_id}", s.handlePatchProduct)
-	mux.HandleFunc("POST /v2/plans", s.handleCreatePlan)
-	mux.HandleFunc("GET /v2/plans", s.handleListPlans)
-	mux.HandleFunc("GET /v2/plans/{plan_id}", s.handleGetPlan)
-	mux.HandleFunc("PATCH /v2/plans/{plan_id}", s.handlePatchPlan)
-	s.registerPriceRoutes(mux)
-	s.registerChargeRoutes(mux)
-	s.registerUOMRoutes(mux)
-}
-
 func (s *Sim) handleCreateProduct(w http.ResponseWriter, r *http.Request) {
 	var in productInput
 	if e := decodeBody(r, &in); e != nil {

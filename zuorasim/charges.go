@@ -195,13 +195,6 @@ func (s *Sim) Charge(id string) (Charge, bool) {
 	return *c.clone(), true
 }
 
-func (s *Sim) registerChargeRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/object/product-rate-plan-charge", s.handleCreateCharge)
-	mux.HandleFunc("GET /v1/object/product-rate-plan-charge/{id}", s.handleCRUDGetCharge)
-	mux.HandleFunc("GET /v1/product-rate-plan-charges/{charge_key}", s.handleV1GetCharge)
-	mux.HandleFunc("GET /v1/products/{product_key}/product-rate-plans", s.handleV1ListRatePlans)
-}
-
 // ---- CRUD create ----
 
 type chargeTierInput struct {

@@ -1,6 +1,7 @@
 package zuorasim
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -59,6 +60,61 @@ func parseFilter(raw string) (filterClause, error) {
 	}
 	fc.Values = []string{value}
 	return fc, nil
+}
+
+// filterable describes a Quickstart collection's filter[] fields: the documented filterable fields, read from the
+// row as the API renders it (its JSON names), and the custom fields the tenant defines on object (by name, or as
+// custom_fields.<name>). One reader for every list endpoint, so a filter always sees what a client would.
+type filterable struct {
+	object string          // custom-field object: "Account", "Product", …
+	fields map[string]bool // documented filterable fields
+}
+
+func filterFields(object string, fields ...string) filterable {
+	f := filterable{object: object, fields: map[string]bool{}}
+	for _, name := range fields {
+		f.fields[name] = true
+	}
+	return f
+}
+
+// lookup reads the filter values of one rendered row. The caller holds the store lock.
+func (f filterable) lookup(st *store, view any) (fieldLookup, error) {
+	b, err := json.Marshal(view)
+	if err != nil {
+		return nil, err
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return nil, err
+	}
+	return func(field string) (string, bool) {
+		if f.fields[field] {
+			return filterText(obj[field]), true
+		}
+		name := strings.TrimPrefix(field, "custom_fields.")
+		if !st.customFieldDefined(f.object, name) {
+			return "", false
+		}
+		custom, _ := obj["custom_fields"].(map[string]any)
+		return filterText(custom[name]), true
+	}, nil
+}
+
+// filterText is a JSON value as a filter compares it: strings as they are, numbers in their shortest form,
+// booleans as true/false, absent or null as "".
+func filterText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return fmt.Sprint(v)
 }
 
 // fieldLookup returns an object's value of a filterable field as a string, and whether the field is filterable.

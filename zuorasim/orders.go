@@ -335,15 +335,6 @@ func errRule(param, format string, args ...any) *apiError {
 
 // ---- handlers ----
 
-func (s *Sim) registerOrderRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/orders", s.handleCreateOrder)
-	mux.HandleFunc("POST /v1/orders/preview", s.handlePreviewOrder)
-	mux.HandleFunc("GET /v1/orders/{order_number}", s.handleGetOrder)
-	mux.HandleFunc("GET /v1/orders/subscription/{subscription_number}", s.handleListSubscriptionOrders)
-	mux.HandleFunc("PUT /v1/orders/{order_number}/cancel", s.handleCancelOrder)
-	s.registerSubscriptionRoutes(mux)
-}
-
 // responseForm is how the create-order response is shaped.
 type responseForm struct {
 	returnIDs   bool

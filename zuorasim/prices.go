@@ -209,12 +209,6 @@ func addMoney(m map[string]float64, cur string, v float64) map[string]float64 {
 	return m
 }
 
-func (s *Sim) registerPriceRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /v2/prices", s.handleListPrices)
-	mux.HandleFunc("GET /v2/prices/{price_id}", s.handleGetPrice)
-	mux.HandleFunc("PATCH /v2/prices/{price_id}", s.handlePatchPrice)
-}
-
 func (s *Sim) handleGetPrice(w http.ResponseWriter, r *http.Request) {
 	st := s.store
 	st.mu.RLock()

@@ -208,8 +208,36 @@ type listPage struct {
 	Data     []any   `json:"data"`
 }
 
-// serveList answers a Quickstart list: rows filtered by filter[], one page of them, each rendered and projected
-// by fields[]. field reads a row's value for a filter; the caller holds the store lock while it runs.
+// listOf answers a Quickstart list: rows filtered by filter[] (read from each row's rendered form by filters),
+// one page of them, each projected by fields[]. The caller holds the store lock.
+func listOf[T any](st *store, p listParams, rows []T, filters filterable, render func(T) any) (reply, *apiError) {
+	var matched []any
+	for _, row := range rows {
+		view := render(row)
+		if len(p.filters) > 0 {
+			lookup, err := filters.lookup(st, view)
+			if err != nil {
+				return reply{}, errInvalid("filter[]", "%s", err.Error())
+			}
+			ok, err := matches(p.filters, lookup)
+			if err != nil {
+				return reply{}, errInvalid("filter[]", "%s", err.Error())
+			}
+			if !ok {
+				continue
+			}
+		}
+		matched = append(matched, view)
+	}
+	items, next := page(matched, p)
+	resp := listPage{NextPage: next, Data: make([]any, 0, len(items))}
+	for _, view := range items {
+		resp.Data = append(resp.Data, project(view, p.fields, p.expand))
+	}
+	return replyOK(resp), nil
+}
+
+// serveList is the old list shape, kept until every list endpoint answers through listOf.
 func serveList[T any](s *Sim, w http.ResponseWriter, r *http.Request, p listParams, rows []T,
 	field func(T, string) (string, bool), render func(T) any, expand expandSet) {
 	var matched []T

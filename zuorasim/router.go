@@ -14,16 +14,6 @@ const (
 	maxBodyBytes = 1 << 20
 )
 
-// registerRoutes is the table of Zuora endpoints. Each resource family registers its own routes; add new
-// families here. Patterns use net/http's "METHOD /path/{param}" syntax.
-func (s *Sim) registerRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /oauth/token", s.handleToken)
-	s.registerAccountRoutes(mux)
-	s.registerSettingsRoutes(mux)
-	s.registerCatalogRoutes(mux)
-	s.registerOrderRoutes(mux)
-}
-
 func (s *Sim) buildHandler() http.Handler {
 	api := http.NewServeMux()
 	s.registerRoutes(api)

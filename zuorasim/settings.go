@@ -38,14 +38,8 @@ func defaultPaymentTerms() []PaymentTerm {
 	return terms
 }
 
-func (s *Sim) registerSettingsRoutes(mux *http.ServeMux) {
-	// Zuora serves the Settings API at /settings/...; the integration calls it with the /v1 prefix.
-	mux.HandleFunc("GET /v1/settings/payment-terms", s.handleListPaymentTerms)
-	mux.HandleFunc("GET /settings/payment-terms", s.handleListPaymentTerms)
-}
-
-func (s *Sim) handleListPaymentTerms(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.PaymentTerms())
+func (s *Sim) listPaymentTerms(_ *http.Request, st *store) (reply, *apiError) {
+	return replyOK(append([]PaymentTerm{}, st.paymentTerms...)), nil
 }
 
 // PaymentTerms lists the tenant's payment terms.

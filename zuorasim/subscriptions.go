@@ -145,12 +145,6 @@ func (st *store) lookupSubscription(key string) (*subscription, *subVersion) {
 	return nil, nil
 }
 
-func (s *Sim) registerSubscriptionRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /v1/subscriptions/{subscription_key}", s.handleV1GetSubscription)
-	mux.HandleFunc("GET /v2/subscriptions/{subscription_id}", s.handleQSGetSubscription)
-	mux.HandleFunc("POST /v1/subscriptions/{subscription_key}/preview", s.handlePreviewSubscription)
-}
-
 func (s *Sim) handleV1GetSubscription(w http.ResponseWriter, r *http.Request) {
 	s.runDueOrders()
 	st := s.store

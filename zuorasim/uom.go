@@ -38,39 +38,27 @@ type uomInput struct {
 
 var uomFields = map[string]bool{"UomName": true, "DisplayedAs": true, "DecimalPlaces": true, "RoundingMode": true, "Active": true}
 
-func (s *Sim) registerUOMRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/object/unit-of-measure", s.handleCreateUOM)
-	mux.HandleFunc("GET /v1/object/unit-of-measure/{id}", s.handleGetUOM)
-}
-
-func (s *Sim) handleCreateUOM(w http.ResponseWriter, r *http.Request) {
+func (s *Sim) createUOM(r *http.Request, st *store) (reply, *apiError) {
 	body, err := readBody(r)
 	if err != nil {
-		s.fail(w, r, errMalformed(err))
-		return
+		return reply{}, errMalformed(err)
 	}
 	if r.URL.Query().Get("rejectUnknownFields") == "true" {
 		var raw map[string]any
 		if decodeJSONLoose(body, &raw) == nil {
 			for k := range raw {
 				if !uomFields[k] {
-					writeJSON(w, http.StatusBadRequest, map[string]string{"message": errUnrecognisedFields.Error()})
-					return
+					return replyWith(http.StatusBadRequest, map[string]string{"message": errUnrecognisedFields.Error()}), nil
 				}
 			}
 		}
 	}
 	var in uomInput
 	if e := decodeJSONLoose(body, &in); e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
-	st := s.store
-	st.mu.Lock()
-	defer st.mu.Unlock()
 	if e := st.validateUOM(&in); e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
 	now := s.timestamp()
 	u := &UnitOfMeasure{ID: newID(), UomName: *in.UomName, DisplayedAs: *in.UomName, DecimalPlaces: *in.DecimalPlaces,
@@ -80,10 +68,8 @@ func (s *Sim) handleCreateUOM(w http.ResponseWriter, r *http.Request) {
 	if in.Active != nil {
 		u.Active = *in.Active
 	}
-	st.cat.uoms = append(st.cat.uoms, u)
-	st.cat.uomsByID[u.ID] = u
-	st.cat.uomsByName[u.UomName] = u
-	writeJSON(w, http.StatusOK, proxyCreateResponse{Success: true, ID: u.ID})
+	st.cat.addUOM(u)
+	return replyOK(proxyCreateResponse{Success: true, ID: u.ID}), nil
 }
 
 func (st *store) validateUOM(in *uomInput) *apiError {
@@ -109,16 +95,19 @@ func (st *store) validateUOM(in *uomInput) *apiError {
 	return nil
 }
 
-func (s *Sim) handleGetUOM(w http.ResponseWriter, r *http.Request) {
-	st := s.store
-	st.mu.RLock()
-	defer st.mu.RUnlock()
+func (s *Sim) getUOM(r *http.Request, st *store) (reply, *apiError) {
 	u := st.cat.uomsByID[r.PathValue("id")]
 	if u == nil {
-		writeCRUDNoData(w)
-		return
+		return crudNoData(), nil
 	}
-	writeJSON(w, http.StatusOK, *u)
+	return replyOK(*u), nil
+}
+
+// addUOM records a new unit of measure. Caller holds st.mu.
+func (c *catalogStore) addUOM(u *UnitOfMeasure) {
+	c.uoms = append(c.uoms, u)
+	c.uomsByID[u.ID] = u
+	c.uomsByName[u.UomName] = u
 }
 
 // UnitsOfMeasure lists the tenant's units of measure.
