@@ -70,47 +70,41 @@ type tokenResponse struct {
 	JTI         string `json:"jti"`
 }
 
-// handleToken implements POST /oauth/token (client credentials, form-encoded).
-func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
+// token implements POST /oauth/token (client credentials, form-encoded).
+func (s *Sim) token(r *http.Request, _ *store) (reply, *apiError) {
+	badRequest := func(e *apiError) (reply, *apiError) { e.v1Status = http.StatusBadRequest; return reply{}, e }
 	if err := r.ParseForm(); err != nil {
-		e := errMalformed(err)
-		e.v1Status = http.StatusBadRequest
-		s.fail(w, r, e)
-		return
+		return badRequest(errMalformed(err))
 	}
 	for _, f := range []string{"client_id", "client_secret", "grant_type"} {
 		if r.PostForm.Get(f) == "" {
-			e := errMissing(f)
-			e.v1Status = http.StatusBadRequest
-			s.fail(w, r, e)
-			return
+			return badRequest(errMissing(f))
 		}
 	}
 	if gt := r.PostForm.Get("grant_type"); gt != "client_credentials" {
-		e := errInvalid("grant_type", "unsupported grant_type '%s': only client_credentials is supported", gt)
-		e.v1Status = http.StatusBadRequest
-		s.fail(w, r, e)
-		return
+		return badRequest(errInvalid("grant_type", "unsupported grant_type '%s': only client_credentials is supported", gt))
 	}
 	if r.PostForm.Get("client_id") != s.cfg.ClientID || r.PostForm.Get("client_secret") != s.cfg.ClientSecret {
-		w.Header().Set("WWW-Authenticate", wwwAuthenticate)
-		s.fail(w, r, errUnauthorized("invalid client credentials"))
-		return
+		e := errUnauthorized("invalid client credentials")
+		e.challenge = true
+		return reply{}, e
 	}
 	token, remaining := s.auth.issue(s.Now(), s.cfg.TokenTTL)
-	w.Header().Set("X-RateLimit-Limit-minute", strconv.Itoa(authRateLimit))
-	w.Header().Set("X-RateLimit-Remaining-minute", strconv.Itoa(remaining))
-	writeJSON(w, http.StatusOK, tokenResponse{
+	rep := replyOK(tokenResponse{
 		AccessToken: token,
 		TokenType:   "bearer",
 		ExpiresIn:   int64(s.cfg.TokenTTL / time.Second),
 		Scope:       "user.7a1c2e5d0b9f4d6e8c3a1b2c3d4e5f60 entity.4f1d9c0e-7b2a-4c3d-9e8f-0a1b2c3d4e5f service.echo.read tenant.10001",
 		JTI:         newID(),
 	})
+	rep.header = http.Header{}
+	rep.header.Set("X-RateLimit-Limit-minute", strconv.Itoa(authRateLimit))
+	rep.header.Set("X-RateLimit-Remaining-minute", strconv.Itoa(remaining))
+	return rep, nil
 }
 
-// authenticate checks the bearer token; on failure it writes the 401 and returns false.
-func (s *Sim) authenticate(w http.ResponseWriter, r *http.Request) bool {
+// authenticate checks the bearer token.
+func (s *Sim) authenticate(r *http.Request) *apiError {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(h, " ")
 	var msg string
@@ -122,9 +116,9 @@ func (s *Sim) authenticate(w http.ResponseWriter, r *http.Request) bool {
 	case !s.auth.valid(strings.TrimSpace(token), s.Now()):
 		msg = "Authentication error: the access token is invalid or has expired"
 	default:
-		return true
+		return nil
 	}
-	w.Header().Set("WWW-Authenticate", wwwAuthenticate)
-	s.fail(w, r, errUnauthorized(msg))
-	return false
+	e := errUnauthorized(msg)
+	e.challenge = true
+	return e
 }

@@ -10,6 +10,7 @@ import (
 type reply struct {
 	status int
 	body   any
+	header http.Header // extra response headers
 	after  func()
 }
 
@@ -44,6 +45,9 @@ const (
 func (s *Sim) serve(a access, ep endpoint) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		rep, e := s.locked(a, func(st *store) (reply, *apiError) { return ep(r, st) })
+		for k, v := range rep.header {
+			w.Header()[k] = v
+		}
 		switch {
 		case e != nil:
 			s.fail(w, r, e)

@@ -70,7 +70,14 @@ type apiError struct {
 	message   string
 	retryable bool
 	crudCode  string // CRUD Errors[].Code when the category does not say it (e.g. DUPLICATE_VALUE)
+	// retryAfter, when positive, is sent as Retry-After (seconds); challenge sends WWW-Authenticate (401s of
+	// the auth checks).
+	retryAfter int
+	challenge  bool
 }
+
+// after sets the Retry-After of the answer.
+func (e *apiError) after(seconds int) *apiError { e.retryAfter = seconds; return e }
 
 func (e *apiError) Error() string { return e.message }
 
@@ -182,8 +189,15 @@ func errStatus(status int, msg string) *apiError {
 	return e
 }
 
-// fail writes e in the envelope of the request's surface.
+// fail writes e in the envelope of the request's surface, with its Retry-After and WWW-Authenticate headers. It is
+// the one writer of error answers: endpoints and middleware stages return an *apiError instead.
 func (s *Sim) fail(w http.ResponseWriter, r *http.Request, e *apiError) {
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
+	}
+	if e.challenge {
+		w.Header().Set("WWW-Authenticate", wwwAuthenticate)
+	}
 	switch surfaceOf(r.URL.Path) {
 	case surfaceQuickstart:
 		writeQuickstartError(w, e)

@@ -235,44 +235,45 @@ func processingDelay(r *http.Request) time.Duration {
 	return d
 }
 
-// applyFault runs the request under a fired fault rule. next serves the request normally.
-func (s *Sim) applyFault(w *recorder, r *http.Request, f Fault, next func(*recorder, *http.Request)) {
+// applyFault runs the request under a fired fault rule. next serves the request normally. It returns the error
+// the fault answers with, if the caller is to write it.
+func (s *Sim) applyFault(w *recorder, r *http.Request, f Fault, next func(*recorder, *http.Request) *apiError) *apiError {
 	w.faultID = f.ID
 	s.log.Debug("zuorasim: fault fired", "fault", f.ID, "method", r.Method, "path", r.URL.Path)
 	if f.Status == 0 && !f.Hang && !f.mangles() {
 		// A pure latency fault slows the processing itself (after the idempotency key is claimed), so a
 		// concurrent retry with the same key sees the first request still running.
-		next(w, r.WithContext(context.WithValue(r.Context(), processingDelayKey{}, f.Latency)))
-		return
+		return next(w, r.WithContext(context.WithValue(r.Context(), processingDelayKey{}, f.Latency)))
 	}
 	s.sleep(r.Context(), f.Latency)
 	switch {
 	case f.Hang:
 		s.waitOrClose(r.Context())
 		if r.Context().Err() == nil { // released by Close: answer so the client is not left waiting
-			s.fail(w, r, errStatus(http.StatusServiceUnavailable, "simulator shutting down"))
+			return errStatus(http.StatusServiceUnavailable, "simulator shutting down")
 		}
-		return
+		return nil // the client is gone: nothing to answer
 	case f.AfterCommit || f.mangles():
-		s.afterCommit(w, r, f, next)
-		return
+		return s.afterCommit(w, r, f, next)
 	case f.StoreFailure:
-		s.withIdempotency(w, r, http.HandlerFunc(func(hw http.ResponseWriter, hr *http.Request) {
-			s.failWithFault(hw, hr, f)
+		// The fault's answer is what the idempotency store keeps under the request's key.
+		return s.withIdempotency(w, r, http.HandlerFunc(func(hw http.ResponseWriter, hr *http.Request) {
+			s.fail(hw, hr, f.answer())
 		}))
-		return
 	}
-	s.failWithFault(w, r, f)
+	return f.answer()
 }
 
 // afterCommit processes the request in full (the write happens and its idempotency key stores the real answer),
 // then sends the client a spoiled answer instead: the fault's error, or the real answer truncated or garbled.
-func (s *Sim) afterCommit(w *recorder, r *http.Request, f Fault, next func(*recorder, *http.Request)) {
+func (s *Sim) afterCommit(w *recorder, r *http.Request, f Fault, next func(*recorder, *http.Request) *apiError) *apiError {
 	buf := newRecorder(nil)
 	// Start from the headers already set (Zuora-Request-Id, rate limits), so the stored answer a retry replays
 	// carries the request id the client saw with the spoiled one.
 	buf.header = w.Header().Clone()
-	next(buf, r)
+	if e := next(buf, r); e != nil {
+		s.fail(buf, r, e) // the real answer was a refusal: that is what gets spoiled
+	}
 	w.idemKey, w.replayed = buf.idemKey, buf.replayed
 	switch {
 	case f.Truncate:
@@ -280,8 +281,9 @@ func (s *Sim) afterCommit(w *recorder, r *http.Request, f Fault, next func(*reco
 	case f.GarbleBody:
 		writeGarbled(w, buf)
 	default:
-		s.failWithFault(w, r, f)
+		return f.answer()
 	}
+	return nil
 }
 
 // HeaderFault marks an answer a fault spoiled on purpose (truncated or garbled), so the spec checker in tests
@@ -316,12 +318,13 @@ func writeGarbled(w *recorder, real *recorder) {
 	_, _ = w.Write([]byte(garbledBody))
 }
 
-// failWithFault writes a fault's error answer, with Retry-After where the fault or the status asks for it.
-func (s *Sim) failWithFault(w http.ResponseWriter, r *http.Request, f Fault) {
+// answer is a fault's error, with Retry-After where the fault or the status asks for it.
+func (f Fault) answer() *apiError {
+	e := errStatus(f.Status, f.Message)
 	if f.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
+		e.retryAfter = f.RetryAfter
 	} else if f.Status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", "1")
+		e.retryAfter = 1
 	}
-	s.fail(w, r, errStatus(f.Status, f.Message))
+	return e
 }

@@ -124,8 +124,9 @@ func replay(w http.ResponseWriter, e *idemEntry) {
 	_, _ = w.Write(e.body)
 }
 
-// withIdempotency runs next under the Idempotency-Key rules (POST and PATCH only).
-func (s *Sim) withIdempotency(w *recorder, r *http.Request, next http.Handler) {
+// withIdempotency runs next under the Idempotency-Key rules (POST and PATCH only); it returns the error of a key
+// it refuses.
+func (s *Sim) withIdempotency(w *recorder, r *http.Request, next http.Handler) *apiError {
 	run := func(w http.ResponseWriter) {
 		s.sleep(r.Context(), processingDelay(r))
 		next.ServeHTTP(w, r)
@@ -133,27 +134,24 @@ func (s *Sim) withIdempotency(w *recorder, r *http.Request, next http.Handler) {
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" || (r.Method != http.MethodPost && r.Method != http.MethodPatch) {
 		run(w)
-		return
+		return nil
 	}
 	w.idemKey = key
 	if len(key) > maxIdempotencyKeyLen {
 		e := errInvalid("Idempotency-Key", "Idempotency-Key must be at most %d characters", maxIdempotencyKeyLen)
 		e.v1Status = http.StatusBadRequest
-		s.fail(w, r, e)
-		return
+		return e
 	}
 	outcome, entry := s.idem.begin(key, r.Method, r.URL.Path, s.Now())
 	switch outcome {
 	case idemMismatch:
-		s.fail(w, r, errUnprocessable("Idempotency-Key was already used with a different method or path"))
-		return
+		return errUnprocessable("Idempotency-Key was already used with a different method or path")
 	case idemInFlight:
-		s.fail(w, r, errConflict("a request with the same Idempotency-Key is still being processed"))
-		return
+		return errConflict("a request with the same Idempotency-Key is still being processed")
 	case idemReplay:
 		w.replayed = true
 		replay(w, entry)
-		return
+		return nil
 	}
 	// Record the handler's response separately so it can be stored even if the client has gone away.
 	inner := newRecorder(nil)
@@ -170,4 +168,5 @@ func (s *Sim) withIdempotency(w *recorder, r *http.Request, next http.Handler) {
 	completed = true
 	s.idem.complete(key, inner, s.Now())
 	inner.copyTo(w)
+	return nil
 }

@@ -2,7 +2,6 @@ package zuorasim
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -51,6 +50,16 @@ func (s *Sim) serveZuora(w http.ResponseWriter, r *http.Request, mux *http.Serve
 			"replayed", rec.replayed, "duration", time.Since(started))
 	}()
 
+	if e := s.pipeline(rec, r, mux); e != nil {
+		s.fail(rec, r, e)
+	}
+}
+
+// pipeline runs a Zuora call through its stages: request budget → bearer auth → concurrency slot → fault
+// injection → route → idempotency → endpoint. A stage that refuses the request returns the API error; the caller
+// writes it.
+func (s *Sim) pipeline(w *recorder, r *http.Request, mux *http.ServeMux) *apiError {
+	h := w.Header()
 	if r.URL.Path == "/oauth/token" {
 		// Token creation has its own AUTH budget and no concurrency limit (Zuora's rate-limit guide).
 		setRateHeaders(h, s.limits.peek(s.Now()))
@@ -58,12 +67,10 @@ func (s *Sim) serveZuora(w http.ResponseWriter, r *http.Request, mux *http.Serve
 		d := s.limits.take(s.Now())
 		setRateHeaders(h, d)
 		if !d.allowed {
-			h.Set("Retry-After", strconv.Itoa(d.reset))
-			s.fail(rec, r, errTooManyRequests("the request exceeded the per-minute request limit"))
-			return
+			return errTooManyRequests("the request exceeded the per-minute request limit").after(d.reset)
 		}
-		if !s.authenticate(rec, r) {
-			return
+		if e := s.authenticate(r); e != nil {
+			return e
 		}
 		class := classify(r.Method, r.URL.Path)
 		limit, remaining, ok := s.limits.acquire(class)
@@ -71,32 +78,27 @@ func (s *Sim) serveZuora(w http.ResponseWriter, r *http.Request, mux *http.Serve
 			setConcurrencyHeaders(h, class, limit, remaining)
 		}
 		if !ok {
-			h.Set("Retry-After", "1")
-			s.fail(rec, r, errTooManyRequests("the request exceeded the concurrency limit of type "+class.String()))
-			return
+			return errTooManyRequests("the request exceeded the concurrency limit of type " + class.String()).after(1)
 		}
 		defer s.limits.release(class)
 	}
-
-	next := func(w *recorder, r *http.Request) { s.serveRoute(w, r, mux) }
+	next := func(w *recorder, r *http.Request) *apiError { return s.serveRoute(w, r, mux) }
 	if f, ok := s.faults.match(r.Method, r.URL.Path); ok {
-		s.applyFault(rec, r, f, next)
-		return
+		return s.applyFault(w, r, f, next)
 	}
-	next(rec, r)
+	return next(w, r)
 }
 
 // serveRoute finds the endpoint and runs it under the idempotency rules.
-func (s *Sim) serveRoute(w *recorder, r *http.Request, mux *http.ServeMux) {
+func (s *Sim) serveRoute(w *recorder, r *http.Request, mux *http.ServeMux) *apiError {
 	if _, pattern := mux.Handler(r); pattern == "" {
-		s.fail(w, r, s.routeError(r, mux))
-		return
+		return s.routeError(r, mux)
 	}
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	}
 	// mux (not the handler Handler returned) serves the request so that r.PathValue is populated.
-	s.withIdempotency(w, r, mux)
+	return s.withIdempotency(w, r, mux)
 }
 
 // routeError tells "no such path" (404) from "path exists, method does not" (405).

@@ -14,7 +14,7 @@ type route struct {
 // routes is the table of every Zuora endpoint the simulator serves: the one place to look for what exists.
 func (s *Sim) routes() []route {
 	return []route{
-		{pattern: "POST /oauth/token", raw: s.handleToken},
+		{pattern: "POST /oauth/token", access: read, ep: s.token}, // tokens live outside the store
 		// accounts.go
 		{pattern: "POST /v2/accounts", access: write, ep: s.createAccount},
 		{pattern: "GET /v2/accounts", access: read, ep: s.listAccounts},
