@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"strconv"
-	"strings"
+
+	"github.com/zuora-sync/zuora-sync/internal/decimaltext"
 )
 
 // Decimal is an exact decimal number for money, prices and quantities.
@@ -16,7 +16,8 @@ import (
 // unit prices such as 0.0001 must survive), usage DELTAs are summed, and handlers compare the
 // desired price with Zuora's to decide whether to write anything, so values must compare exactly.
 // Why not json.Number: it keeps the sender's spelling ("10.50" vs "10.5" vs "1.05e1"), which
-// makes equal amounts compare unequal; Decimal keeps one canonical plain spelling.
+// makes equal amounts compare unequal; Decimal keeps one canonical plain spelling (internal/decimaltext,
+// shared with zuoraapi.Amount).
 //
 // It decodes from a JSON number or a JSON string holding one (Zuora callouts send strings).
 // Decoding never fails: a value that is not a decimal is kept as given and reported by Err,
@@ -27,10 +28,7 @@ type Decimal struct {
 	bad  string // why text is not a decimal; empty when valid
 }
 
-// maxDecimalExp bounds the exponent accepted, so "1e999999999" cannot allocate a huge string.
-const maxDecimalExp = 64
-
-// ParseDecimal parses a decimal in JSON number syntax (exponent allowed) into canonical form.
+// ParseDecimal parses a decimal in JSON number syntax (exponent allowed, at most ±64) into canonical form.
 func ParseDecimal(s string) (Decimal, error) {
 	c, err := canonicalDecimal(s)
 	if err != nil {
@@ -75,11 +73,7 @@ func (d Decimal) Rat() *big.Rat {
 	if d.bad != "" {
 		return nil
 	}
-	r, ok := new(big.Rat).SetString(d.String())
-	if !ok {
-		return nil
-	}
-	return r
+	return decimaltext.Rat(d.String())
 }
 
 // Sign returns -1, 0 or +1; 0 for invalid values.
@@ -87,27 +81,18 @@ func (d Decimal) Sign() int {
 	if d.bad != "" {
 		return 0
 	}
-	s := d.String()
-	switch {
-	case strings.HasPrefix(s, "-"):
-		return -1
-	case s == "0":
-		return 0
-	default:
-		return 1
-	}
+	return decimaltext.Sign(d.String())
 }
 
 // Cmp compares exactly; invalid values compare as 0.
-func (d Decimal) Cmp(o Decimal) int {
-	a, b := d.Rat(), o.Rat()
-	if a == nil {
-		a = new(big.Rat)
+func (d Decimal) Cmp(o Decimal) int { return decimaltext.Compare(d.valueText(), o.valueText()) }
+
+// valueText is the canonical text, "0" for an invalid value.
+func (d Decimal) valueText() string {
+	if d.bad != "" {
+		return "0"
 	}
-	if b == nil {
-		b = new(big.Rat)
-	}
-	return a.Cmp(b)
+	return d.String()
 }
 
 // MarshalJSON writes a JSON number; an invalid value is written back as the string it came as,
@@ -143,89 +128,23 @@ func (d *Decimal) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// canonicalDecimal accepts -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? and returns the
-// plain form without exponent, leading zeros or trailing fractional zeros.
+// canonicalDecimal is decimaltext.Canonical in JSON syntax, with this package's error texts.
 func canonicalDecimal(s string) (string, error) {
-	if s == "" {
-		return "", errors.New("not a decimal number: empty")
+	c, err := decimaltext.Canonical(s, decimaltext.JSON)
+	if err == nil {
+		return c, nil
 	}
-	i := 0
-	neg := false
-	if s[0] == '-' {
-		neg = true
-		i++
-	}
-	start := i
-	for i < len(s) && isDigit(s[i]) {
-		i++
-	}
-	intPart := s[start:i]
-	if intPart == "" || (len(intPart) > 1 && intPart[0] == '0') {
-		return "", fmt.Errorf("not a decimal number: %q", s)
-	}
-	frac := ""
-	if i < len(s) && s[i] == '.' {
-		i++
-		fs := i
-		for i < len(s) && isDigit(s[i]) {
-			i++
-		}
-		frac = s[fs:i]
-		if frac == "" {
-			return "", fmt.Errorf("not a decimal number: %q", s)
-		}
-	}
-	exp := 0
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		es := i
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		ds := i
-		for i < len(s) && isDigit(s[i]) {
-			i++
-		}
-		if ds == i {
-			return "", fmt.Errorf("not a decimal number: %q", s)
-		}
-		// Bound the digit count before converting, so huge exponents are rejected cheaply.
-		if i-ds > 4 {
+	var de *decimaltext.Error
+	if errors.As(err, &de) {
+		switch de.Reason {
+		case decimaltext.ReasonEmpty:
+			return "", errors.New("not a decimal number: empty")
+		case decimaltext.ReasonExponentRange:
 			return "", fmt.Errorf("decimal exponent out of range: %q", s)
 		}
-		e, _ := strconv.Atoi(s[es:i])
-		if e > maxDecimalExp || e < -maxDecimalExp {
-			return "", fmt.Errorf("decimal exponent out of range: %q", s)
-		}
-		exp = e
 	}
-	if i != len(s) {
-		return "", fmt.Errorf("not a decimal number: %q", s)
-	}
-	digits := intPart + frac
-	point := len(intPart) + exp // position of the decimal point within digits
-	var whole, fraction string
-	switch {
-	case point <= 0:
-		whole, fraction = "0", strings.Repeat("0", -point)+digits
-	case point >= len(digits):
-		whole, fraction = digits+strings.Repeat("0", point-len(digits)), ""
-	default:
-		whole, fraction = digits[:point], digits[point:]
-	}
-	whole = strings.TrimLeft(whole, "0")
-	if whole == "" {
-		whole = "0"
-	}
-	fraction = strings.TrimRight(fraction, "0")
-	out := whole
-	if fraction != "" {
-		out += "." + fraction
-	}
-	if neg && out != "0" {
-		out = "-" + out
-	}
-	return out, nil
+	return "", fmt.Errorf("not a decimal number: %q", s)
 }
 
+// isDigit is used by the subject parser.
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

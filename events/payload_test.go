@@ -1,9 +1,7 @@
 package events
 
 import (
-	"encoding/json"
 	"errors"
-	"math/big"
 	"reflect"
 	"slices"
 	"strings"
@@ -234,45 +232,6 @@ func TestJSONPathAt(t *testing.T) {
 		if got := jsonPathAt(data, off); got != c.want {
 			t.Errorf("%s: %q, want %q", c.needle, got, c.want)
 		}
-	}
-}
-
-func TestDecimal(t *testing.T) {
-	for in, want := range map[string]string{
-		"0": "0", "-0": "0", "10.50": "10.5", "1e2": "100", "1.5E-3": "0.0015", "1e-7": "0.0000001",
-		"-12.000": "-12", "0.000": "0", "123456789012345678901234567890.123456789": "123456789012345678901234567890.123456789",
-		"25e-1": "2.5",
-	} {
-		d, err := ParseDecimal(in)
-		if err != nil || d.String() != want {
-			t.Errorf("ParseDecimal(%q) = %q, %v; want %q", in, d, err, want)
-		}
-	}
-	for _, bad := range []string{"", "+1", "01", "1.", ".5", "1e", "1e99999", "NaN", "1,5", "0x10", " 1"} {
-		if _, err := ParseDecimal(bad); err == nil {
-			t.Errorf("ParseDecimal(%q) accepted", bad)
-		}
-	}
-	var v struct {
-		A, B, C Decimal
-		D       *Decimal
-	}
-	if err := json.Unmarshal([]byte(`{"A":0.1,"B":"0.2","C":{"x":1},"D":null}`), &v); err != nil {
-		t.Fatal(err)
-	}
-	sum := new(big.Rat).Add(v.A.Rat(), v.B.Rat())
-	if sum.Cmp(MustDecimal("0.3").Rat()) != 0 {
-		t.Error("0.1 + 0.2 != 0.3")
-	}
-	if v.C.Err() == nil || v.D != nil {
-		t.Errorf("C should be invalid, D nil: %+v", v)
-	}
-	out, _ := json.Marshal(v)
-	if string(out) != `{"A":0.1,"B":0.2,"C":"{\"x\":1}","D":null}` {
-		t.Errorf("marshal: %s", out)
-	}
-	if MustDecimal("2").Cmp(MustDecimal("10")) >= 0 || MustDecimal("-1").Sign() != -1 || (Decimal{}).String() != "0" {
-		t.Error("Cmp/Sign/zero")
 	}
 }
 

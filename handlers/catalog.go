@@ -80,11 +80,11 @@ func desiredCatalog(pk *events.PackagePublished) ([]*desiredPlan, error) {
 		id := string(p.BillingPeriod) + "." + chargeKey(&p)
 		ch := charges[id]
 		if ch == nil {
-			model, ctype, err := zuoraapi.V1Charge(string(p.BillingModel), string(p.TiersMode))
+			model, ctype, err := v1Charge(p.BillingModel, p.TiersMode)
 			if err != nil {
 				return nil, fmt.Errorf("prices[%d]: %w", i, err)
 			}
-			period, err := zuoraapi.V1BillingPeriod(string(p.BillingPeriod))
+			period, err := v1BillingPeriod(p.BillingPeriod)
 			if err != nil {
 				return nil, fmt.Errorf("prices[%d]: %w", i, err)
 			}
@@ -618,7 +618,7 @@ func (s *catalogSync) reconcileCharge(ctx context.Context, plan *zuoraapi.Produc
 	}
 	if !samePricing(want, have, len(d.prices[0].Tiers) > 0) {
 		if len(d.prices[0].Tiers) > 0 {
-			mode, _ := zuoraapi.QuickstartTiersMode(string(d.tiersMode))
+			mode, _ := quickstartTiersMode(d.tiersMode)
 			patch.TiersMode = new(mode)
 			for i := range d.prices {
 				patch.Tiers = append(patch.Tiers, zuoraapi.QuickstartTiers(strings.ToUpper(d.prices[i].Currency), tierSpecs(&d.prices[i]))...)

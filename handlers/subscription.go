@@ -430,7 +430,7 @@ func createOrder(s *events.Subscription, want []desiredRatePlan, account, number
 	if err != nil {
 		return nil, invalid(fmt.Errorf("startDate: %w", err))
 	}
-	terms, err := zuoraapi.TermFromBillingPeriod(string(s.BillingPeriod))
+	terms, err := termFromBillingPeriod(s.BillingPeriod)
 	if err != nil {
 		return nil, invalid(err)
 	}

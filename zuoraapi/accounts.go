@@ -175,7 +175,7 @@ func (c *Client) UpdateAccount(ctx context.Context, step, id string, patch *Acco
 }
 
 // FindAccounts lists the accounts matching all filters, Quickstart filter syntax, e.g.
-// "stiggCustomerId__c.EQ:cust-1" or "account_number.EQ:A-1". It follows next_page up to a bound.
+// "customerId__c.EQ:cust-1" or "account_number.EQ:A-1". It follows next_page up to a bound.
 func (c *Client) FindAccounts(ctx context.Context, filters ...string) ([]Account, error) {
 	return qsFind[Account](c, ctx, "/v2/accounts", filters)
 }

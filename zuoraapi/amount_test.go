@@ -91,3 +91,17 @@ func TestAmountJSON(t *testing.T) {
 		t.Fatal("a boolean must not decode")
 	}
 }
+
+func TestParseAmountErrorText(t *testing.T) {
+	for in, want := range map[string]string{
+		"":        `zuoraapi: "" is not a decimal: no digits`,
+		" 1e999 ": `zuoraapi: " 1e999 " is not a decimal: exponent out of range`,
+		"1,5":     `zuoraapi: "1,5" is not a decimal: unexpected character`,
+		"1e":      `zuoraapi: "1e" is not a decimal: malformed exponent`,
+		"10e64":   `zuoraapi: "10e64" is not a decimal: too many digits`,
+	} {
+		if _, err := ParseAmount(in); err == nil || err.Error() != want {
+			t.Errorf("ParseAmount(%q): %v, want %s", in, err, want)
+		}
+	}
+}

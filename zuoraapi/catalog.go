@@ -85,8 +85,8 @@ func (c *Client) UpdateProduct(ctx context.Context, step, id string, patch *Prod
 	return qsPatch[Product](c, ctx, step, "/v2/products", id, patch)
 }
 
-// FindProducts lists the products matching all filters (Quickstart filter syntax, e.g. "sku.EQ:stigg-plan-pro"
-// or "stiggPackageId__c.EQ:plan-pro"), following next_page up to a bound.
+// FindProducts lists the products matching all filters (Quickstart filter syntax, e.g. "sku.EQ:SKU-PRO"
+// or "planCode__c.EQ:pro"), following next_page up to a bound.
 func (c *Client) FindProducts(ctx context.Context, filters ...string) ([]Product, error) {
 	return qsFind[Product](c, ctx, "/v2/products", filters)
 }

@@ -3,25 +3,10 @@ package zuoraapi
 import (
 	"fmt"
 	"math/big"
-	"strings"
 )
 
-// Catalog vocabularies and the mapping from Stigg's pricing terms to Zuora's. The functions take plain strings
-// so that this package does not depend on the event model; they are pure and return an error for a value they
-// do not know rather than guessing.
-
-// Stigg values (io.stigg.package.published, ../shared/CONTRACT.md).
-const (
-	StiggBillingPeriodMonthly  = "MONTHLY"
-	StiggBillingPeriodAnnually = "ANNUALLY"
-
-	StiggBillingModelFlatFee    = "FLAT_FEE"
-	StiggBillingModelPerUnit    = "PER_UNIT"
-	StiggBillingModelUsageBased = "USAGE_BASED"
-
-	StiggTiersModeGraduated = "GRADUATED"
-	StiggTiersModeVolume    = "VOLUME"
-)
+// Zuora's catalog vocabularies: the values the V1 CRUD writes and the V1 reads return, the Quickstart
+// price values, and the tier shapes of both.
 
 // V1 values as written (ProxyCreateProductRatePlanCharge enums).
 const (
@@ -68,76 +53,6 @@ const (
 	TiersModeVolume    = "volume"
 )
 
-// V1BillingPeriod maps a Stigg billing period to the V1 charge BillingPeriod.
-func V1BillingPeriod(stiggPeriod string) (string, error) {
-	switch strings.ToUpper(strings.TrimSpace(stiggPeriod)) {
-	case StiggBillingPeriodMonthly:
-		return BillingPeriodMonth, nil
-	case StiggBillingPeriodAnnually:
-		return BillingPeriodAnnual, nil
-	}
-	return "", fmt.Errorf("zuoraapi: unknown Stigg billing period %q (want %s or %s)", stiggPeriod, StiggBillingPeriodMonthly, StiggBillingPeriodAnnually)
-}
-
-// QuickstartRecurring maps a Stigg billing period to a Quickstart price's recurring interval and count.
-func QuickstartRecurring(stiggPeriod string) (interval string, count int, err error) {
-	switch strings.ToUpper(strings.TrimSpace(stiggPeriod)) {
-	case StiggBillingPeriodMonthly:
-		return IntervalMonth, 1, nil
-	case StiggBillingPeriodAnnually:
-		return IntervalYear, 1, nil
-	}
-	return "", 0, fmt.Errorf("zuoraapi: unknown Stigg billing period %q (want %s or %s)", stiggPeriod, StiggBillingPeriodMonthly, StiggBillingPeriodAnnually)
-}
-
-// V1Charge maps a Stigg billing model and tiers mode ("" when the price has no tiers) to the V1 ChargeModel
-// and ChargeType. Usage-based prices are Usage charges, the others Recurring; tiers decide between per-unit,
-// tiered (graduated) and volume pricing. A flat fee cannot be tiered.
-func V1Charge(billingModel, tiersMode string) (chargeModel, chargeType string, err error) {
-	mode := strings.ToUpper(strings.TrimSpace(tiersMode))
-	var tiered string
-	switch mode {
-	case "":
-	case StiggTiersModeGraduated:
-		tiered = ChargeModelTiered
-	case StiggTiersModeVolume:
-		tiered = ChargeModelVolume
-	default:
-		return "", "", fmt.Errorf("zuoraapi: unknown Stigg tiers mode %q (want %s or %s)", tiersMode, StiggTiersModeGraduated, StiggTiersModeVolume)
-	}
-	switch strings.ToUpper(strings.TrimSpace(billingModel)) {
-	case StiggBillingModelFlatFee:
-		if tiered != "" {
-			return "", "", fmt.Errorf("zuoraapi: a %s price cannot have tiers (tiers mode %q)", StiggBillingModelFlatFee, tiersMode)
-		}
-		return ChargeModelFlatFee, ChargeTypeRecurring, nil
-	case StiggBillingModelPerUnit:
-		chargeType = ChargeTypeRecurring
-	case StiggBillingModelUsageBased:
-		chargeType = ChargeTypeUsage
-	default:
-		return "", "", fmt.Errorf("zuoraapi: unknown Stigg billing model %q (want %s, %s or %s)", billingModel,
-			StiggBillingModelFlatFee, StiggBillingModelPerUnit, StiggBillingModelUsageBased)
-	}
-	if tiered != "" {
-		return tiered, chargeType, nil
-	}
-	return ChargeModelPerUnit, chargeType, nil
-}
-
-// QuickstartTiersMode maps a Stigg tiers mode to the Quickstart price's tiers_mode ("" stays "").
-func QuickstartTiersMode(stiggTiersMode string) (string, error) {
-	switch strings.ToUpper(strings.TrimSpace(stiggTiersMode)) {
-	case "":
-		return "", nil
-	case StiggTiersModeGraduated:
-		return TiersModeGraduated, nil
-	case StiggTiersModeVolume:
-		return TiersModeVolume, nil
-	}
-	return "", fmt.Errorf("zuoraapi: unknown Stigg tiers mode %q (want %s or %s)", stiggTiersMode, StiggTiersModeGraduated, StiggTiersModeVolume)
-}
-
 // ChargeModelRead returns how GET /v1/product-rate-plan-charges/{key} spells a ChargeModel written on create
 // ("Flat Fee Pricing" → "FlatFee"), so drift checks compare like with like; "" for a model not listed here.
 func ChargeModelRead(chargeModel string) string {
@@ -165,15 +80,15 @@ func BillingTimingRead(billingTiming string) string {
 	return ""
 }
 
-// TierSpec is one Stigg tier in plain terms: UpTo nil = unbounded (only the last tier); UnitPrice and
-// FlatPrice as published (either may be nil).
+// TierSpec is one tier in up-to form, as Quickstart prices spell tiers: the tier ends at UpTo (nil =
+// unbounded, only the last tier) and charges UnitPrice per unit and/or FlatPrice once (either may be nil).
 type TierSpec struct {
 	UpTo      *Amount
 	UnitPrice *Amount
 	FlatPrice *Amount
 }
 
-// V1Tiers turns Stigg tiers into ProductRatePlanChargeTier entries for one currency. Tier n starts one unit of
+// V1Tiers turns up-to tiers into ProductRatePlanChargeTier entries for one currency. Tier n starts one unit of
 // measure step (10^-uomDecimals) above the previous tier's end, as Zuora's tier bounds are inclusive; the first
 // starts at 0, and the last may be open-ended. A V1 tier carries one price, so a tier is "Per Unit" when it has
 // a unit price and "Flat Fee" when it only has a flat price; a tier with both (non-zero) cannot be expressed
@@ -217,8 +132,8 @@ func V1Tiers(currency string, tiers []TierSpec, uomDecimals int) ([]ChargeTier, 
 	return out, nil
 }
 
-// QuickstartTiers turns Stigg tiers into Quickstart price tiers for one currency: up_to as published
-// (absent on the open last tier), unit_amounts for the unit price and amounts for the flat price.
+// QuickstartTiers turns up-to tiers into Quickstart price tiers for one currency: up_to as given (absent on
+// the open last tier), unit_amounts for the unit price and amounts for the flat price.
 func QuickstartTiers(currency string, tiers []TierSpec) []PriceTier {
 	out := make([]PriceTier, 0, len(tiers))
 	for _, t := range tiers {

@@ -6,49 +6,10 @@ import (
 	"testing"
 )
 
-func TestBillingPeriods(t *testing.T) {
-	for in, want := range map[string]string{"MONTHLY": "Month", "ANNUALLY": "Annual", " monthly ": "Month"} {
-		if got, err := V1BillingPeriod(in); err != nil || got != want {
-			t.Errorf("V1BillingPeriod(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	if _, err := V1BillingPeriod("QUARTERLY"); err == nil {
-		t.Error("unknown period must fail")
-	}
-	for in, want := range map[string]string{"MONTHLY": "month", "ANNUALLY": "year"} {
-		if got, n, err := QuickstartRecurring(in); err != nil || got != want || n != 1 {
-			t.Errorf("QuickstartRecurring(%q) = %q, %d, %v", in, got, n, err)
-		}
-	}
-	if _, _, err := QuickstartRecurring(""); err == nil {
-		t.Error("empty period must fail")
-	}
-}
-
-func TestV1Charge(t *testing.T) {
-	cases := []struct {
-		model, tiers, wantModel, wantType string
-	}{
-		{"FLAT_FEE", "", "Flat Fee Pricing", "Recurring"},
-		{"PER_UNIT", "", "Per Unit Pricing", "Recurring"},
-		{"PER_UNIT", "GRADUATED", "Tiered Pricing", "Recurring"},
-		{"PER_UNIT", "VOLUME", "Volume Pricing", "Recurring"},
-		{"USAGE_BASED", "", "Per Unit Pricing", "Usage"},
-		{"USAGE_BASED", "GRADUATED", "Tiered Pricing", "Usage"},
-		{"usage_based", "volume", "Volume Pricing", "Usage"},
-	}
-	for _, tc := range cases {
-		m, typ, err := V1Charge(tc.model, tc.tiers)
-		if err != nil || m != tc.wantModel || typ != tc.wantType {
-			t.Errorf("V1Charge(%q, %q) = %q, %q, %v; want %q, %q", tc.model, tc.tiers, m, typ, err, tc.wantModel, tc.wantType)
-		}
+func TestReadSpellings(t *testing.T) {
+	for _, m := range []string{ChargeModelFlatFee, ChargeModelPerUnit, ChargeModelTiered, ChargeModelVolume} {
 		if ChargeModelRead(m) == "" {
 			t.Errorf("no read spelling for %q", m)
-		}
-	}
-	for _, bad := range [][2]string{{"FLAT_FEE", "GRADUATED"}, {"CREDITS", ""}, {"PER_UNIT", "STAIRSTEP"}, {"", ""}} {
-		if _, _, err := V1Charge(bad[0], bad[1]); err == nil {
-			t.Errorf("V1Charge(%q, %q) should fail", bad[0], bad[1])
 		}
 	}
 	if ChargeModelRead(ChargeModelVolume) != "Volume" || ChargeModelRead("Delivery Pricing") != "" {
@@ -56,14 +17,6 @@ func TestV1Charge(t *testing.T) {
 	}
 	if BillingTimingRead(BillingTimingInArrears) != "IN_ARREARS" || BillingTimingRead("x") != "" {
 		t.Error("BillingTimingRead")
-	}
-	for in, want := range map[string]string{"": "", "GRADUATED": "graduated", "VOLUME": "volume"} {
-		if got, err := QuickstartTiersMode(in); err != nil || got != want {
-			t.Errorf("QuickstartTiersMode(%q) = %q, %v", in, got, err)
-		}
-	}
-	if _, err := QuickstartTiersMode("X"); err == nil {
-		t.Error("unknown tiers mode must fail")
 	}
 }
 

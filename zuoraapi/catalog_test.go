@@ -97,8 +97,8 @@ func TestCreateGetProductAndPlan(t *testing.T) {
 		t.Fatalf("want not found, got %v", err)
 	}
 
-	plan, err := c.CreatePlan(ctx, "plan-MONTHLY", &PlanCreateRequest{ProductID: "p1", Name: "Pro monthly",
-		ActiveCurrencies: []string{"USD", "EUR"}, CustomFields: map[string]string{"stiggBillingPeriod__c": "MONTHLY"}})
+	plan, err := c.CreatePlan(ctx, "plan-month", &PlanCreateRequest{ProductID: "p1", Name: "Pro monthly",
+		ActiveCurrencies: []string{"USD", "EUR"}, CustomFields: map[string]string{"stiggBillingPeriod__c": "month"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,12 +126,12 @@ func TestCatalogCreateBodies(t *testing.T) {
 	if _, err := c.CreateProduct(ctx, "product", &ProductCreateRequest{Name: "Pro", Description: "The pro plan"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreatePlan(ctx, "plan-ANNUALLY", &PlanCreateRequest{ProductID: "p1", Name: "Pro annual", ActiveCurrencies: []string{"USD"}}); err != nil {
+	if _, err := c.CreatePlan(ctx, "plan-annual", &PlanCreateRequest{ProductID: "p1", Name: "Pro annual", ActiveCurrencies: []string{"USD"}}); err != nil {
 		t.Fatal(err)
 	}
 	reqs := f.requests()
 	wantWrite(t, reqs[0], "POST", "/v2/products", "evt-2", "product", `{"name":"Pro","description":"The pro plan"}`)
-	wantWrite(t, reqs[1], "POST", "/v2/plans", "evt-2", "plan-ANNUALLY", `{"product_id":"p1","name":"Pro annual","active_currencies":["USD"]}`)
+	wantWrite(t, reqs[1], "POST", "/v2/plans", "evt-2", "plan-annual", `{"product_id":"p1","name":"Pro annual","active_currencies":["USD"]}`)
 	if reqs[1].Header.Get("Zuora-Version") != "" {
 		t.Fatal("Zuora-Version is for /v1 calls only")
 	}
@@ -328,10 +328,7 @@ func TestCreateTieredUsageCharge(t *testing.T) {
 	f, c := catalogFake(t, t, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, `{"Success":true,"Id":"8ad0c2"}`)
 	})
-	model, typ, err := V1Charge(StiggBillingModelUsageBased, StiggTiersModeGraduated)
-	if err != nil {
-		t.Fatal(err)
-	}
+	model, typ := ChargeModelTiered, ChargeTypeUsage
 	tiers, err := V1Tiers("USD", []TierSpec{
 		{UpTo: AmountPtr("1000"), UnitPrice: AmountPtr("0")},
 		{UpTo: AmountPtr("100000"), UnitPrice: AmountPtr("0.0015")},
@@ -476,7 +473,7 @@ func TestListProductRatePlans(t *testing.T) {
 		mu.Unlock()
 		if q.Get("page") == "1" {
 			writeJSON(w, 200, `{"success":true,"nextPage":"https://rest.zuora.com/v1/products/stigg-plan-pro/product-rate-plans?page=2&pageSize=40",
-				"productRatePlans":[{"id":"rp1","name":"Pro monthly","status":"Active","effectiveStartDate":"2024-01-01","stiggBillingPeriod__c":"MONTHLY",
+				"productRatePlans":[{"id":"rp1","name":"Pro monthly","status":"Active","effectiveStartDate":"2024-01-01","stiggBillingPeriod__c":"month",
 				"productRatePlanCharges":[{"id":"c1","name":"Seats","type":"Recurring","model":"PerUnit","uom":"seat","billingPeriod":"Month",
 				"minQuantity":"1","maxQuantity":"50.000000000","defaultQuantity":"1","stiggPriceId__c":"price-1",
 				"pricing":[{"currency":"USD","price":"12.500000000","tiers":[]}]}]}]}`)
@@ -490,7 +487,7 @@ func TestListProductRatePlans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(plans) != 2 || plans[0].ID != "rp1" || plans[1].ID != "rp2" || plans[0].CustomFields["stiggBillingPeriod__c"] != "MONTHLY" {
+	if len(plans) != 2 || plans[0].ID != "rp1" || plans[1].ID != "rp2" || plans[0].CustomFields["stiggBillingPeriod__c"] != "month" {
 		t.Fatalf("plans %+v", plans)
 	}
 	seats := plans[0].Charges[0]

@@ -682,9 +682,9 @@ func (c *Client) EnsureOrderCancelled(ctx context.Context, orderNumber, reason s
 // FormatDate writes t's calendar date as V1 expects it.
 func FormatDate(t time.Time) string { return t.Format(DateLayout) }
 
-// TriggerDatesOn sets all three billing trigger dates to date. Stigg has no separate activation or acceptance
-// step, and a tenant that requires either date would otherwise leave the order Pending and the subscription
-// Pending Activation/Acceptance.
+// TriggerDatesOn sets all three billing trigger dates to date, for a caller without separate activation or
+// acceptance steps: a tenant that requires either date would otherwise leave the order Pending and the
+// subscription Pending Activation/Acceptance.
 func TriggerDatesOn(date string) []OrderTriggerDate {
 	return []OrderTriggerDate{
 		{Name: TriggerContractEffective, TriggerDate: date},
@@ -731,23 +731,19 @@ func NewCancelSubscriptionAction(policy, effectiveDate string) (OrderAction, err
 	return OrderAction{Type: OrderActionCancelSubscription, CancelSubscription: cs}, nil
 }
 
-// TermFromBillingPeriod returns the terms of a new subscription for a Stigg billing period: TERMED, one billing
-// period long (1 Month or 12 Month), auto-renewing with the same term.
-//
-// Why termed and not evergreen: Stigg's own Zuora integration creates termed subscriptions; a term equal to the
-// billing period makes the current term end where Stigg's billing period ends, so END_OF_BILLING_PERIOD maps to
-// EndOfCurrentTerm (or EndOfLastInvoicePeriod) and order previews may run through TermEnd (which Zuora rejects
-// for evergreen subscriptions); auto-renewal keeps it running until cancelled, as Stigg's subscription does.
-func TermFromBillingPeriod(billingPeriod string) (*OrderTerms, error) {
+// TermForBillingPeriod returns the terms of a new subscription one charge billing period long (Month → 1
+// Month, Annual → 12 Month), TERMED and auto-renewing with the same term, so each term ends where a billing
+// period does. billingPeriod is a V1 charge BillingPeriod (BillingPeriodMonth or BillingPeriodAnnual).
+func TermForBillingPeriod(billingPeriod string) (*OrderTerms, error) {
 	var months int
-	switch strings.ToUpper(strings.TrimSpace(billingPeriod)) {
-	case StiggBillingPeriodMonthly:
+	switch billingPeriod {
+	case BillingPeriodMonth:
 		months = 1
-	case StiggBillingPeriodAnnually:
+	case BillingPeriodAnnual:
 		months = 12
 	default:
-		return nil, fmt.Errorf("zuoraapi: unknown Stigg billing period %q (want %s or %s)", billingPeriod,
-			StiggBillingPeriodMonthly, StiggBillingPeriodAnnually)
+		return nil, fmt.Errorf("zuoraapi: no subscription term for billing period %q (want %s or %s)", billingPeriod,
+			BillingPeriodMonth, BillingPeriodAnnual)
 	}
 	return &OrderTerms{
 		InitialTerm:    OrderTerm{TermType: TermTypeTermed, Period: months, PeriodType: PeriodTypeMonth},

@@ -37,7 +37,7 @@ func TestCreateOrderNewSubscription(t *testing.T) {
 	})
 	c := f.checkedClient(t)
 
-	terms, err := TermFromBillingPeriod("MONTHLY")
+	terms, err := TermForBillingPeriod(BillingPeriodMonth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestCreateOrderNewSubscription(t *testing.T) {
 	req := &OrderRequest{
 		OrderDate:             "2025-01-15",
 		ExistingAccountNumber: "A00000001",
-		Description:           "Stigg subscription sub-1",
+		Description:           "Subscription sub-1",
 		ProcessingOptions:     &ProcessingOptions{RunBilling: new(true), CollectPayment: new(false), BillingOptions: &BillingOptions{TargetDate: "2025-01-15"}},
 		Subscriptions: []OrderSubscription{{
 			CustomFields: cf,
@@ -80,7 +80,7 @@ func TestCreateOrderNewSubscription(t *testing.T) {
 	r := f.lastRequest(t)
 	wantOrderWrite(t, r, "/v1/orders", "returnIds=true", "create-subscription")
 	sameJSON(t, r.Body, `{
-		"orderDate":"2025-01-15","existingAccountNumber":"A00000001","description":"Stigg subscription sub-1",
+		"orderDate":"2025-01-15","existingAccountNumber":"A00000001","description":"Subscription sub-1",
 		"processingOptions":{"runBilling":true,"collectPayment":false,"billingOptions":{"targetDate":"2025-01-15"}},
 		"subscriptions":[{
 			"customFields":{"stiggCustomerId__c":"cust-1","stiggEntityUrl__c":"https://app.stigg.io/s/1","stiggResourceId__c":"res-1"},
@@ -286,7 +286,7 @@ func TestPreviewOrderWithoutAccount(t *testing.T) {
 		writeJSON(w, 200, `{"success":true,"previewResult":{"invoices":[]}}`)
 	})
 	c := f.checkedClient(t)
-	terms, _ := TermFromBillingPeriod("ANNUALLY")
+	terms, _ := TermForBillingPeriod(BillingPeriodAnnual)
 	_, err := c.PreviewOrder(orderCtx(), "preview", &OrderPreviewRequest{
 		OrderDate:          "2025-01-20",
 		PreviewAccountInfo: &PreviewAccountInfo{BillCycleDay: 1, Currency: "USD", SoldToContact: &PreviewContact{Country: "US", State: "CA", PostalCode: "94105"}},
@@ -482,9 +482,9 @@ func TestIsOrderNotCancellableOnlyForCancel(t *testing.T) {
 	}
 }
 
-func TestTermFromBillingPeriod(t *testing.T) {
-	for period, months := range map[string]int{"MONTHLY": 1, "ANNUALLY": 12, " monthly ": 1} {
-		terms, err := TermFromBillingPeriod(period)
+func TestTermForBillingPeriod(t *testing.T) {
+	for period, months := range map[string]int{BillingPeriodMonth: 1, BillingPeriodAnnual: 12} {
+		terms, err := TermForBillingPeriod(period)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -494,8 +494,10 @@ func TestTermFromBillingPeriod(t *testing.T) {
 			t.Fatalf("%s: %+v", period, terms)
 		}
 	}
-	if _, err := TermFromBillingPeriod("WEEKLY"); err == nil {
-		t.Fatal("unknown period must fail")
+	for _, bad := range []string{"Week", "month", ""} {
+		if _, err := TermForBillingPeriod(bad); err == nil {
+			t.Fatalf("%q must fail", bad)
+		}
 	}
 }
 

@@ -46,7 +46,7 @@ type qsPage[T any] struct {
 	NextPage string `json:"next_page"`
 }
 
-// qsFind lists the rows matching all filters (Quickstart filter syntax, e.g. "sku.EQ:stigg-plan-pro"), following
+// qsFind lists the rows matching all filters (Quickstart filter syntax, e.g. "sku.EQ:SKU-PRO"), following
 // next_page up to maxListPages.
 func qsFind[T any](c *Client, ctx context.Context, path string, filters []string) ([]T, error) {
 	var all []T

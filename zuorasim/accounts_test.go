@@ -312,7 +312,7 @@ func TestStateShape(t *testing.T) {
 	getJSON(t, h.srv.URL+"/_sim/state", &st)
 	want := []string{"accounts", "products", "plans", "prices", "productRatePlanCharges", "unitsOfMeasure",
 		"subscriptions", "orders", "invoices", "payments", "paymentMethods", "usageRecords", "eventTriggers",
-		"calloutTemplates", "notificationDefinitions", "customObjectDefinitions"}
+		"calloutTemplates", "notificationDefinitions", "customObjectDefinitions", "calloutHistory"}
 	var keys []string
 	for k := range st {
 		keys = append(keys, k)

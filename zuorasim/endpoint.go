@@ -37,6 +37,8 @@ type access int
 const (
 	read access = iota
 	write
+	// unlocked is for endpoints that call the simulator's own locking methods (the admin surface).
+	unlocked
 )
 
 // serve adapts an endpoint to net/http: it takes the store lock the endpoint's access asks for, runs it, releases
@@ -64,10 +66,11 @@ func (s *Sim) serve(a access, ep endpoint) http.HandlerFunc {
 
 func (s *Sim) locked(a access, fn func(*store) (reply, *apiError)) (reply, *apiError) {
 	st := s.store
-	if a == read {
+	switch a {
+	case read:
 		st.mu.RLock()
 		defer st.mu.RUnlock()
-	} else {
+	case write:
 		st.mu.Lock()
 		defer st.mu.Unlock()
 	}

@@ -3,7 +3,6 @@ package zuorasim
 import (
 	"fmt"
 	"maps"
-	"net/http"
 	"time"
 )
 
@@ -45,8 +44,4 @@ func (s *Sim) Notifications() []Notification {
 		out = append(out, n)
 	}
 	return out
-}
-
-func (s *Sim) handleAdminNotifications(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.Notifications())
 }

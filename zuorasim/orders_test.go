@@ -100,7 +100,7 @@ func quantityPricing(model, q string) *zuoraapi.OrderPricing {
 // overridden price, 15 tiered seats and 50 GB of storage; custom fields; runBilling.
 func (f *orderFixture) createRequest(runBilling bool) *zuoraapi.OrderRequest {
 	today := f.today()
-	terms, _ := zuoraapi.TermFromBillingPeriod("MONTHLY")
+	terms, _ := zuoraapi.TermForBillingPeriod(zuoraapi.BillingPeriodMonth)
 	req := &zuoraapi.OrderRequest{OrderDate: today, ExistingAccountNumber: f.acctNum,
 		Subscriptions: []zuoraapi.OrderSubscription{{
 			CustomFields: map[string]any{"stiggCustomerId__c": "cust-1", "stiggEntityUrl__c": "https://app.stigg.io/s/1",

@@ -100,6 +100,7 @@ type State struct {
 	CalloutTemplates        []any            `json:"calloutTemplates"`
 	NotificationDefinitions []any            `json:"notificationDefinitions"`
 	CustomObjectDefinitions []any            `json:"customObjectDefinitions"`
+	CalloutHistory          []any            `json:"calloutHistory"`
 }
 
 // State returns a deep copy of the tenant's data. Accounts carry their bill_to and sold_to contacts expanded.
@@ -110,7 +111,7 @@ func (s *Sim) State() State {
 		Accounts:       make([]Account, 0, len(s.store.accounts)),
 		PaymentMethods: []any{},
 		UsageRecords:   []any{}, EventTriggers: []any{}, CalloutTemplates: []any{}, NotificationDefinitions: []any{},
-		CustomObjectDefinitions: []any{},
+		CustomObjectDefinitions: []any{}, CalloutHistory: []any{},
 	}
 	for _, a := range s.store.accounts {
 		st.Accounts = append(st.Accounts, s.store.renderAccount(a, expandSet{"bill_to": true, "sold_to": true}))
