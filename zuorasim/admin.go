@@ -105,10 +105,10 @@ type clockResponse struct {
 func (s *Sim) serveAdmin(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) {
 	if _, pattern := mux.Handler(r); pattern == "" {
 		s.fail(w, r, adminError(http.StatusNotFound, fmt.Errorf("no admin route %s %s", r.Method, r.URL.Path)))
-		return
+	} else {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		mux.ServeHTTP(w, r)
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	mux.ServeHTTP(w, r)
 }
 
 func decodeAdmin(r *http.Request, v any) *apiError {

@@ -10,7 +10,7 @@ import (
 
 // Billing: rating of subscription charges, the invoices an order's runBilling posts, payments (collectPayment),
 // write-offs on cancellation (processingOptions.writeOff), and the previews (POST /v1/orders/preview in
-// orders.go, POST /v1/subscriptions/{key}/preview here). Previews and invoices use the same functions.
+// orders_preview.go, POST /v1/subscriptions/{key}/preview here). Previews and invoices use the same functions.
 //
 // The simulator's billing rules (simpler than Zuora's, and the same everywhere):
 //   - Billing periods align to each charge's own start date (AlignToCharge): period k of a charge runs from
@@ -600,24 +600,19 @@ type subPreviewResponse struct {
 	CreditMemos []any               `json:"creditMemos"`
 }
 
-// handlePreviewSubscription previews the invoices of the subscription's unbilled periods: by default (no
+// previewSubscription previews the invoices of the subscription's unbilled periods: by default (no
 // previewThroughDate) the next billing period, i.e. the next invoice. previewStartDate only drops invoices
 // dated before it; the preview never re-rates billed periods (see the billing rules).
-func (s *Sim) handlePreviewSubscription(w http.ResponseWriter, r *http.Request) {
-	s.runDueOrders()
+func (s *Sim) previewSubscription(r *http.Request, st *store) (reply, *apiError) {
+	s.runDueOrdersLocked(st)
 	var in subPreviewIn
 	if e := decodeV1Body(r, &in); e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
-	st := s.store
-	st.mu.RLock()
-	defer st.mu.RUnlock()
 	today := s.today()
 	sub, _ := st.lookupSubscription(r.PathValue("subscription_key"))
 	if sub == nil {
-		s.fail(w, r, errNotFound("subscription", r.PathValue("subscription_key")))
-		return
+		return reply{}, errNotFound("subscription", r.PathValue("subscription_key"))
 	}
 	v := sub.latest()
 	from := ""
@@ -628,13 +623,11 @@ func (s *Sim) handlePreviewSubscription(w http.ResponseWriter, r *http.Request) 
 			from = today
 		case "specificDate":
 			if !validDate(ps.SpecificDate) {
-				s.fail(w, r, errInvalid("previewStartDate.specificDate", "'previewStartDate.specificDate' must be a date (YYYY-MM-DD)"))
-				return
+				return reply{}, errInvalid("previewStartDate.specificDate", "'previewStartDate.specificDate' must be a date (YYYY-MM-DD)")
 			}
 			from = ps.SpecificDate
 		default:
-			s.fail(w, r, errInvalid("previewStartDate.previewStartDatePolicy", "'previewStartDatePolicy' must be one of startOfTerm, today, specificDate"))
-			return
+			return reply{}, errInvalid("previewStartDate.previewStartDatePolicy", "'previewStartDatePolicy' must be one of startOfTerm, today, specificDate")
 		}
 	}
 	lim := billLimit{periods: 1}
@@ -644,26 +637,22 @@ func (s *Sim) handlePreviewSubscription(w http.ResponseWriter, r *http.Request) 
 			if pt.NextBillingPeriods != nil {
 				n := int(*pt.NextBillingPeriods)
 				if n < 1 || float64(n) != *pt.NextBillingPeriods {
-					s.fail(w, r, errInvalid("previewThroughDate.nextBillingPeriods", "'nextBillingPeriods' must be a positive whole number"))
-					return
+					return reply{}, errInvalid("previewThroughDate.nextBillingPeriods", "'nextBillingPeriods' must be a positive whole number")
 				}
 				lim.periods = n
 			}
 		case "endOfTerm":
 			if v.TermType != termTermed {
-				s.fail(w, r, errInvalid("previewThroughDate.previewThruDatePolicy", "endOfTerm is not valid for an evergreen subscription").withCategory(catRule))
-				return
+				return reply{}, errInvalid("previewThroughDate.previewThruDatePolicy", "endOfTerm is not valid for an evergreen subscription").withCategory(catRule)
 			}
 			lim = billLimit{through: fmtDate(parseDate(v.TermEndDate).AddDate(0, 0, -1))}
 		case "specificDate":
 			if !validDate(pt.SpecificDate) {
-				s.fail(w, r, errInvalid("previewThroughDate.specificDate", "'previewThroughDate.specificDate' must be a date (YYYY-MM-DD)"))
-				return
+				return reply{}, errInvalid("previewThroughDate.specificDate", "'previewThroughDate.specificDate' must be a date (YYYY-MM-DD)")
 			}
 			lim = billLimit{through: pt.SpecificDate}
 		default:
-			s.fail(w, r, errInvalid("previewThroughDate.previewThruDatePolicy", "'previewThruDatePolicy' must be one of nextBillingPeriods, endOfTerm, specificDate"))
-			return
+			return reply{}, errInvalid("previewThroughDate.previewThruDatePolicy", "'previewThruDatePolicy' must be one of nextBillingPeriods, endOfTerm, specificDate")
 		}
 	}
 	resp := subPreviewResponse{Success: true, Invoices: []subPreviewInvoice{}, CreditMemos: []any{}}
@@ -683,7 +672,7 @@ func (s *Sim) handlePreviewSubscription(w http.ResponseWriter, r *http.Request) 
 		pi.AmountWithoutTax = pi.Amount
 		resp.Invoices = append(resp.Invoices, pi)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	return replyOK(resp), nil
 }
 
 // billDoc is the items billed on one date: one previewed invoice.

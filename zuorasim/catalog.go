@@ -156,79 +156,89 @@ type productInput struct {
 	Description *string `json:"description"`
 }
 
-func (s *Sim) handleCreateProduct(w http.ResponseWriter, r *http.Request) {
+func (s *Sim) createProduct(r *http.Request, st *store) (reply, *apiError) {
 	var in productInput
 	if e := decodeBody(r, &in); e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
-	st := s.store
-	st.mu.Lock()
-	defer st.mu.Unlock()
 	if e := st.validateProductInput(&in, nil); e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
 	p := st.createProduct(&in, s.timestamp(), s.today())
-	writeJSON(w, http.StatusCreated, project(st.renderProduct(p, parseExpand(r), s.today()), parseFields(r, "product"), parseExpand(r)))
+	return replyCreated(s.productOut(r, st, p)), nil
 }
 
-func (s *Sim) handleGetProduct(w http.ResponseWriter, r *http.Request) {
-	st := s.store
-	st.mu.RLock()
-	defer st.mu.RUnlock()
-	p := st.lookupProduct(r.PathValue("product_id"))
+func (s *Sim) getProduct(r *http.Request, st *store) (reply, *apiError) {
+	p := st.cat.lookupProduct(r.PathValue("product_id"))
 	if p == nil {
-		s.fail(w, r, errNotFound("product", r.PathValue("product_id")))
-		return
+		return reply{}, errNotFound("product", r.PathValue("product_id"))
 	}
-	writeJSON(w, http.StatusOK, project(st.renderProduct(p, parseExpand(r), s.today()), parseFields(r, "product"), parseExpand(r)))
+	return replyOK(s.productOut(r, st, p)), nil
 }
 
-func (s *Sim) handlePatchProduct(w http.ResponseWriter, r *http.Request) {
+func (s *Sim) patchProduct(r *http.Request, st *store) (reply, *apiError) {
 	var in productInput
 	if e := decodeBody(r, &in); e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
-	st := s.store
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	p := st.lookupProduct(r.PathValue("product_id"))
+	p := st.cat.lookupProduct(r.PathValue("product_id"))
 	if p == nil {
-		s.fail(w, r, errNotFound("product", r.PathValue("product_id")))
-		return
+		return reply{}, errNotFound("product", r.PathValue("product_id"))
 	}
 	if e := st.validateProductInput(&in, p); e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
 	st.applyProduct(p, &in)
 	p.UpdatedTime, p.UpdatedByID = s.timestamp(), simUserID
-	writeJSON(w, http.StatusOK, project(st.renderProduct(p, parseExpand(r), s.today()), parseFields(r, "product"), parseExpand(r)))
+	return replyOK(s.productOut(r, st, p)), nil
 }
 
-func (s *Sim) handleListProducts(w http.ResponseWriter, r *http.Request) {
+// productFilters are the documented filterable fields of GET /v2/products.
+var productFilters = filterFields(catalogCustomProd, "id", "name", "sku", "type", "description", "start_date",
+	"end_date", "active", "created_time", "updated_time")
+
+func (s *Sim) listProducts(r *http.Request, st *store) (reply, *apiError) {
 	p, e := parseListParams(r, "product")
 	if e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
-	st := s.store
-	st.mu.RLock()
-	defer st.mu.RUnlock()
 	today := s.today()
-	serveList(s, w, r, p, st.cat.products,
-		func(prod *Product, f string) (string, bool) { return st.productFieldValue(prod, f, today) },
-		func(prod *Product) any { return st.renderProduct(prod, p.expand, today) }, p.expand)
+	return listOf(st, p, st.cat.allProducts(), productFilters,
+		func(prod *Product) any { return st.renderProduct(prod, p.expand, today) })
+}
+
+// productOut is a product as the single-object endpoints answer it: rendered with expand[], projected by
+// fields[]. Caller holds st.mu.
+func (s *Sim) productOut(r *http.Request, st *store, p *Product) any {
+	exp := parseExpand(r)
+	return project(st.renderProduct(p, exp, s.today()), parseFields(r, "product"), exp)
 }
 
 // lookupProduct finds a product by id or SKU (the Quickstart path takes either). Caller holds st.mu.
-func (st *store) lookupProduct(key string) *Product {
-	if p, ok := st.cat.productsByID[key]; ok {
+func (c *catalogStore) lookupProduct(key string) *Product {
+	if p, ok := c.productsByID[key]; ok {
 		return p
 	}
-	return st.cat.productsBySKU[key]
+	return c.productsBySKU[key]
+}
+
+// allProducts lists the products in creation order. Caller holds st.mu.
+func (c *catalogStore) allProducts() []*Product { return c.products }
+
+// addProduct records a new product (its SKU is indexed by applyProduct). Caller holds st.mu for writing.
+func (c *catalogStore) addProduct(p *Product) {
+	c.products = append(c.products, p)
+	c.productsByID[p.ID] = p
+}
+
+// nextSKU is the next free generated SKU, "SKU-%08d". Caller holds st.mu for writing.
+func (c *catalogStore) nextSKU() string {
+	for {
+		c.productSeq++
+		if sku := fmt.Sprintf("SKU-%08d", c.productSeq); c.productsBySKU[sku] == nil {
+			return sku
+		}
+	}
 }
 
 func (st *store) validateProductInput(in *productInput, existing *Product) *apiError {
@@ -269,18 +279,10 @@ func (st *store) createProduct(in *productInput, now, today string) *Product {
 	p := &Product{ID: newID(), Type: "base", StartDate: today, EndDate: defaultCatalogEnd,
 		CustomFields: map[string]string{}, CreatedByID: simUserID, CreatedTime: now, UpdatedByID: simUserID, UpdatedTime: now}
 	if in.SKU == nil {
-		for {
-			st.cat.productSeq++
-			sku := fmt.Sprintf("SKU-%08d", st.cat.productSeq)
-			if st.cat.productsBySKU[sku] == nil {
-				p.SKU = sku
-				break
-			}
-		}
+		p.SKU = st.cat.nextSKU()
 	}
 	st.applyProduct(p, in)
-	st.cat.products = append(st.cat.products, p)
-	st.cat.productsByID[p.ID] = p
+	st.cat.addProduct(p)
 	return p
 }
 
@@ -312,39 +314,11 @@ func (st *store) renderProduct(p *Product, exp expandSet, today string) Product 
 	out.Plans = nil
 	if exp["plans"] {
 		out.Plans = &listPage{Data: []any{}}
-		for _, pl := range st.cat.plans {
-			if pl.ProductID == p.ID {
-				out.Plans.Data = append(out.Plans.Data, st.renderPlan(pl, nil, today))
-			}
+		for _, pl := range st.cat.plansOf(p.ID) {
+			out.Plans.Data = append(out.Plans.Data, st.renderPlan(pl, nil, today))
 		}
 	}
 	return out
-}
-
-func (st *store) productFieldValue(p *Product, field, today string) (string, bool) {
-	switch field {
-	case "id":
-		return p.ID, true
-	case "name":
-		return p.Name, true
-	case "sku":
-		return p.SKU, true
-	case "type":
-		return p.Type, true
-	case "description":
-		return p.Description, true
-	case "start_date":
-		return p.StartDate, true
-	case "end_date":
-		return p.EndDate, true
-	case "active":
-		return fmt.Sprint(activeOn(p.StartDate, p.EndDate, today)), true
-	case "created_time":
-		return p.CreatedTime, true
-	case "updated_time":
-		return p.UpdatedTime, true
-	}
-	return st.customFieldFilterValue(catalogCustomProd, field, p.CustomFields)
 }
 
 // ---- plans (product rate plans) ----
@@ -380,83 +354,103 @@ type planInput struct {
 	ProductID        *string   `json:"product_id"` // create only
 }
 
-func (s *Sim) handleCreatePlan(w http.ResponseWriter, r *http.Request) {
+func (s *Sim) createPlan(r *http.Request, st *store) (reply, *apiError) {
 	var in planInput
 	if e := decodeBody(r, &in); e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
-	st := s.store
-	st.mu.Lock()
-	defer st.mu.Unlock()
 	if e := st.validatePlanInput(&in, nil); e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
 	pl := st.createPlan(&in, s.timestamp(), s.today())
-	writeJSON(w, http.StatusCreated, project(st.renderPlan(pl, parseExpand(r), s.today()), parseFields(r, "plan"), parseExpand(r)))
+	return replyCreated(s.planOut(r, st, pl)), nil
 }
 
-func (s *Sim) handleGetPlan(w http.ResponseWriter, r *http.Request) {
-	st := s.store
-	st.mu.RLock()
-	defer st.mu.RUnlock()
-	pl := st.lookupPlan(r.PathValue("plan_id"))
+func (s *Sim) getPlan(r *http.Request, st *store) (reply, *apiError) {
+	pl := st.cat.lookupPlan(r.PathValue("plan_id"))
 	if pl == nil {
-		s.fail(w, r, errNotFound("plan", r.PathValue("plan_id")))
-		return
+		return reply{}, errNotFound("plan", r.PathValue("plan_id"))
 	}
-	writeJSON(w, http.StatusOK, project(st.renderPlan(pl, parseExpand(r), s.today()), parseFields(r, "plan"), parseExpand(r)))
+	return replyOK(s.planOut(r, st, pl)), nil
 }
 
-func (s *Sim) handlePatchPlan(w http.ResponseWriter, r *http.Request) {
+func (s *Sim) patchPlan(r *http.Request, st *store) (reply, *apiError) {
 	var in planInput
 	if e := decodeBody(r, &in); e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
 	if in.ProductID != nil { // not part of planPatchRequest: a plan cannot move to another product
-		s.fail(w, r, errUnknownParam("product_id"))
-		return
+		return reply{}, errUnknownParam("product_id")
 	}
-	st := s.store
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	pl := st.lookupPlan(r.PathValue("plan_id"))
+	pl := st.cat.lookupPlan(r.PathValue("plan_id"))
 	if pl == nil {
-		s.fail(w, r, errNotFound("plan", r.PathValue("plan_id")))
-		return
+		return reply{}, errNotFound("plan", r.PathValue("plan_id"))
 	}
 	if e := st.validatePlanInput(&in, pl); e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
 	st.applyPlan(pl, &in)
 	pl.UpdatedTime, pl.UpdatedByID = s.timestamp(), simUserID
-	writeJSON(w, http.StatusOK, project(st.renderPlan(pl, parseExpand(r), s.today()), parseFields(r, "plan"), parseExpand(r)))
+	return replyOK(s.planOut(r, st, pl)), nil
 }
 
-func (s *Sim) handleListPlans(w http.ResponseWriter, r *http.Request) {
+// planFilters are the documented filterable fields of GET /v2/plans.
+var planFilters = filterFields(catalogCustomPlan, "id", "name", "plan_number", "product_id", "description",
+	"start_date", "end_date", "active", "created_time", "updated_time")
+
+func (s *Sim) listPlans(r *http.Request, st *store) (reply, *apiError) {
 	p, e := parseListParams(r, "plan")
 	if e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
-	st := s.store
-	st.mu.RLock()
-	defer st.mu.RUnlock()
 	today := s.today()
-	serveList(s, w, r, p, st.cat.plans,
-		func(pl *Plan, f string) (string, bool) { return st.planFieldValue(pl, f, today) },
-		func(pl *Plan) any { return st.renderPlan(pl, p.expand, today) }, p.expand)
+	return listOf(st, p, st.cat.allPlans(), planFilters,
+		func(pl *Plan) any { return st.renderPlan(pl, p.expand, today) })
+}
+
+// planOut is a plan as the single-object endpoints answer it: rendered with expand[], projected by fields[].
+// Caller holds st.mu.
+func (s *Sim) planOut(r *http.Request, st *store, pl *Plan) any {
+	exp := parseExpand(r)
+	return project(st.renderPlan(pl, exp, s.today()), parseFields(r, "plan"), exp)
 }
 
 // lookupPlan finds a plan by id or plan number. Caller holds st.mu.
-func (st *store) lookupPlan(key string) *Plan {
-	if pl, ok := st.cat.plansByID[key]; ok {
+func (c *catalogStore) lookupPlan(key string) *Plan {
+	if pl, ok := c.plansByID[key]; ok {
 		return pl
 	}
-	return st.cat.plansByNum[key]
+	return c.plansByNum[key]
+}
+
+// allPlans lists the plans in creation order. Caller holds st.mu.
+func (c *catalogStore) allPlans() []*Plan { return c.plans }
+
+// plansOf lists the plans of a product in creation order. Caller holds st.mu.
+func (c *catalogStore) plansOf(productID string) []*Plan {
+	var out []*Plan
+	for _, pl := range c.plans {
+		if pl.ProductID == productID {
+			out = append(out, pl)
+		}
+	}
+	return out
+}
+
+// addPlan records a new plan (its number is indexed by applyPlan). Caller holds st.mu for writing.
+func (c *catalogStore) addPlan(pl *Plan) {
+	c.plans = append(c.plans, pl)
+	c.plansByID[pl.ID] = pl
+}
+
+// nextPlanNumber is the next free generated plan number, "PRP-%08d". Caller holds st.mu for writing.
+func (c *catalogStore) nextPlanNumber() string {
+	for {
+		c.planSeq++
+		if n := fmt.Sprintf("PRP-%08d", c.planSeq); c.plansByNum[n] == nil {
+			return n
+		}
+	}
 }
 
 func (st *store) validatePlanInput(in *planInput, existing *Plan) *apiError {
@@ -468,7 +462,7 @@ func (st *store) validatePlanInput(in *planInput, existing *Plan) *apiError {
 			return errMissing("name")
 		}
 		// A plan belongs to an existing product; Quickstart reports a dangling reference as resource_not_found.
-		if st.lookupProduct(*in.ProductID) == nil {
+		if st.cat.lookupProduct(*in.ProductID) == nil {
 			return errReferenceNotFound("product_id", *in.ProductID)
 		}
 	}
@@ -516,7 +510,7 @@ func (st *store) validatePlanInput(in *planInput, existing *Plan) *apiError {
 
 // createPlan stores a validated create body; Zuora numbers plans "PRP-%08d". Caller holds st.mu for writing.
 func (st *store) createPlan(in *planInput, now, today string) *Plan {
-	prod := st.lookupProduct(*in.ProductID)
+	prod := st.cat.lookupProduct(*in.ProductID)
 	pl := &Plan{ID: newID(), ProductID: prod.ID, StartDate: today, EndDate: defaultCatalogEnd,
 		ActiveCurrencies: []string{}, CustomFields: map[string]string{},
 		CreatedByID: simUserID, CreatedTime: now, UpdatedByID: simUserID, UpdatedTime: now}
@@ -524,18 +518,10 @@ func (st *store) createPlan(in *planInput, now, today string) *Plan {
 		pl.StartDate = prod.StartDate
 	}
 	if in.PlanNumber == nil {
-		for {
-			st.cat.planSeq++
-			n := fmt.Sprintf("PRP-%08d", st.cat.planSeq)
-			if st.cat.plansByNum[n] == nil {
-				pl.PlanNumber = n
-				break
-			}
-		}
+		pl.PlanNumber = st.cat.nextPlanNumber()
 	}
 	st.applyPlan(pl, in)
-	st.cat.plans = append(st.cat.plans, pl)
-	st.cat.plansByID[pl.ID] = pl
+	st.cat.addPlan(pl)
 	return pl
 }
 
@@ -581,39 +567,11 @@ func (st *store) renderPlan(pl *Plan, exp expandSet, today string) Plan {
 	}
 	if exp["prices"] {
 		out.Prices = &listPage{Data: []any{}}
-		for _, c := range st.cat.charges {
-			if c.PlanID == pl.ID {
-				out.Prices.Data = append(out.Prices.Data, st.priceView(c))
-			}
+		for _, c := range st.cat.chargesOf(pl.ID) {
+			out.Prices.Data = append(out.Prices.Data, st.priceView(c))
 		}
 	}
 	return out
-}
-
-func (st *store) planFieldValue(pl *Plan, field, today string) (string, bool) {
-	switch field {
-	case "id":
-		return pl.ID, true
-	case "name":
-		return pl.Name, true
-	case "plan_number":
-		return pl.PlanNumber, true
-	case "product_id":
-		return pl.ProductID, true
-	case "description":
-		return pl.Description, true
-	case "start_date":
-		return pl.StartDate, true
-	case "end_date":
-		return pl.EndDate, true
-	case "active":
-		return fmt.Sprint(activeOn(pl.StartDate, pl.EndDate, today)), true
-	case "created_time":
-		return pl.CreatedTime, true
-	case "updated_time":
-		return pl.UpdatedTime, true
-	}
-	return st.customFieldFilterValue(catalogCustomPlan, field, pl.CustomFields)
 }
 
 // catalogState fills the catalog collections of a State snapshot. Caller holds st.mu.

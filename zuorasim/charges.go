@@ -175,7 +175,7 @@ func (s *Sim) MutateCharge(id string, f func(*Charge)) bool {
 	st := s.store
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	c := st.cat.chargesByID[id]
+	c := st.cat.chargeByID(id)
 	if c == nil {
 		return false
 	}
@@ -188,7 +188,7 @@ func (s *Sim) MutateCharge(id string, f func(*Charge)) bool {
 func (s *Sim) Charge(id string) (Charge, bool) {
 	s.store.mu.RLock()
 	defer s.store.mu.RUnlock()
-	c := s.store.cat.chargesByID[id]
+	c := s.store.cat.chargeByID(id)
 	if c == nil {
 		return Charge{}, false
 	}
@@ -332,50 +332,51 @@ type proxyCreateResponse struct {
 	ID      string `json:"Id"`
 }
 
-func (s *Sim) handleCreateCharge(w http.ResponseWriter, r *http.Request) {
+func (s *Sim) createCharge(r *http.Request, st *store) (reply, *apiError) {
 	body, err := readBody(r)
 	if err != nil {
-		s.fail(w, r, errMalformed(err))
-		return
+		return reply{}, errMalformed(err)
 	}
-	st := s.store
-	st.mu.Lock()
-	defer st.mu.Unlock()
 	in, custom, e, rerr := st.decodeChargeInput(body, r.URL.Query().Get("rejectUnknownFields") == "true")
 	if rerr != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"message": rerr.Error()})
-		return
+		return replyWith(http.StatusBadRequest, map[string]string{"message": rerr.Error()}), nil
 	}
 	if e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
 	c, e := st.newChargeFromInput(in, custom)
 	if e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
 	if e := st.validateCharge(c); e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
 	now := s.timestamp()
 	c.ID, c.CreatedTime, c.UpdatedTime = newID(), now, now
-	if c.Number == "" {
-		for {
-			st.cat.chargeSeq++
-			n := fmt.Sprintf("PRPC-%08d", st.cat.chargeSeq)
-			if st.cat.chargesByNum[n] == nil {
-				c.Number = n
-				break
-			}
+	st.cat.addCharge(c)
+	return replyOK(proxyCreateResponse{Success: true, ID: c.ID}), nil
+}
+
+// addCharge records a new, validated charge: it gets the next free "PRPC-%08d" number unless it has one, and
+// its plan activates the currencies it uses. Caller holds st.mu for writing.
+func (c *catalogStore) addCharge(ch *Charge) {
+	for ch.Number == "" {
+		c.chargeSeq++
+		if n := fmt.Sprintf("PRPC-%08d", c.chargeSeq); c.chargesByNum[n] == nil {
+			ch.Number = n
 		}
 	}
-	st.cat.charges = append(st.cat.charges, c)
-	st.cat.chargesByID[c.ID] = c
-	st.cat.chargesByNum[c.Number] = c
-	st.cat.plansByID[c.PlanID].activateCurrencies(c.currencies())
-	writeJSON(w, http.StatusOK, proxyCreateResponse{Success: true, ID: c.ID})
+	c.charges = append(c.charges, ch)
+	c.chargesByID[ch.ID] = ch
+	c.chargesByNum[ch.Number] = ch
+	c.plansByID[ch.PlanID].activateCurrencies(ch.currencies())
+}
+
+// replaceCharge stores a validated new version of a charge in place (same id and number), and its plan
+// activates the currencies it uses. Caller holds st.mu for writing.
+func (c *catalogStore) replaceCharge(orig, next *Charge) {
+	*orig = *next
+	c.plansByID[orig.PlanID].activateCurrencies(orig.currencies())
 }
 
 // newChargeFromInput builds an unvalidated charge from a create body, applying Zuora's defaults: BillCycleType
@@ -705,12 +706,10 @@ func equalPtr(a, b *float64) bool {
 // chargeCurrencies lists the currencies the plan's charges use. Caller holds st.mu.
 func (st *store) chargeCurrencies(planID string) []string {
 	var out []string
-	for _, c := range st.cat.charges {
-		if c.PlanID == planID {
-			for _, cur := range c.currencies() {
-				if !slices.Contains(out, cur) {
-					out = append(out, cur)
-				}
+	for _, c := range st.cat.chargesOf(planID) {
+		for _, cur := range c.currencies() {
+			if !slices.Contains(out, cur) {
+				out = append(out, cur)
 			}
 		}
 	}
@@ -718,11 +717,28 @@ func (st *store) chargeCurrencies(planID string) []string {
 }
 
 // lookupCharge finds a charge by id or charge number. Caller holds st.mu.
-func (st *store) lookupCharge(key string) *Charge {
-	if c, ok := st.cat.chargesByID[key]; ok {
-		return c
+func (c *catalogStore) lookupCharge(key string) *Charge {
+	if ch, ok := c.chargesByID[key]; ok {
+		return ch
 	}
-	return st.cat.chargesByNum[key]
+	return c.chargesByNum[key]
+}
+
+// chargeByID finds a charge by id only (the CRUD API addresses records by id). Caller holds st.mu.
+func (c *catalogStore) chargeByID(id string) *Charge { return c.chargesByID[id] }
+
+// allCharges lists the charges (= prices) in creation order. Caller holds st.mu.
+func (c *catalogStore) allCharges() []*Charge { return c.charges }
+
+// chargesOf lists the charges of a plan in creation order. Caller holds st.mu.
+func (c *catalogStore) chargesOf(planID string) []*Charge {
+	var out []*Charge
+	for _, ch := range c.charges {
+		if ch.PlanID == planID {
+			out = append(out, ch)
+		}
+	}
+	return out
 }
 
 func readBody(r *http.Request) ([]byte, error) {

@@ -218,19 +218,15 @@ func (st *store) v1ChargeView(c *Charge) V1Charge {
 	return v
 }
 
-func (s *Sim) handleV1GetCharge(w http.ResponseWriter, r *http.Request) {
-	st := s.store
-	st.mu.RLock()
-	defer st.mu.RUnlock()
-	c := st.lookupCharge(r.PathValue("charge_key"))
+func (s *Sim) v1GetCharge(r *http.Request, st *store) (reply, *apiError) {
+	c := st.cat.lookupCharge(r.PathValue("charge_key"))
 	if c == nil {
 		// The operation documents only 200: Zuora answers a missing charge with success:false (code 50000040).
 		e := errNotFound("product rate plan charge", r.PathValue("charge_key"))
 		e.v1Status = http.StatusOK
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
-	writeJSON(w, http.StatusOK, st.v1ChargeView(c))
+	return replyOK(st.v1ChargeView(c)), nil
 }
 
 // ---- GET /v1/products/{product-key}/product-rate-plans ----
@@ -361,49 +357,48 @@ type v1RatePlansResponse struct {
 	NextPage         string           `json:"nextPage,omitempty"`
 }
 
+// v1Paging reads the page (1-based) and pageSize parameters of a V1 list, with the operation's default and
+// maximum page size.
+func v1Paging(r *http.Request, defaultSize, maxSize int) (pageNo, pageSize int, e *apiError) {
+	q := r.URL.Query()
+	pageNo, pageSize = 1, defaultSize
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return 0, 0, invalidQuery("page", "'page' must be a positive integer")
+		}
+		pageNo = n
+	}
+	if v := q.Get("pageSize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxSize {
+			return 0, 0, invalidQuery("pageSize", fmt.Sprintf("'pageSize' must be an integer between 1 and %d", maxSize))
+		}
+		pageSize = n
+	}
+	return pageNo, pageSize, nil
+}
+
 // v1 list paging: pageSize defaults to 20 and may not exceed 40 (the operation's parameters).
 const (
 	v1RatePlansDefaultPageSize = 20
 	v1RatePlansMaxPageSize     = 40
 )
 
-func (s *Sim) handleV1ListRatePlans(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	pageNo, pageSize := 1, v1RatePlansDefaultPageSize
-	if v := q.Get("page"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			s.fail(w, r, invalidQuery("page", "'page' must be a positive integer"))
-			return
-		}
-		pageNo = n
+func (s *Sim) v1ListRatePlans(r *http.Request, st *store) (reply, *apiError) {
+	pageNo, pageSize, e := v1Paging(r, v1RatePlansDefaultPageSize, v1RatePlansMaxPageSize)
+	if e != nil {
+		return reply{}, e
 	}
-	if v := q.Get("pageSize"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > v1RatePlansMaxPageSize {
-			s.fail(w, r, invalidQuery("pageSize", fmt.Sprintf("'pageSize' must be an integer between 1 and %d", v1RatePlansMaxPageSize)))
-			return
-		}
-		pageSize = n
-	}
-	st := s.store
-	st.mu.RLock()
-	defer st.mu.RUnlock()
 	key := r.PathValue("product_key")
-	prod := st.lookupProduct(key)
+	prod := st.cat.lookupProduct(key)
 	if prod == nil {
 		e := errNotFound("product", key)
 		e.v1Status = http.StatusOK // the operation documents only 200
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
 	today := s.today()
-	var plans []*Plan
-	for _, pl := range st.cat.plans {
-		if pl.ProductID == prod.ID {
-			plans = append(plans, pl)
-		}
-	}
+	plans := st.cat.plansOf(prod.ID)
 	resp := v1RatePlansResponse{Success: true, ProductRatePlans: []map[string]any{}}
 	start := (pageNo - 1) * pageSize
 	for i := start; i < len(plans) && i < start+pageSize; i++ {
@@ -412,7 +407,7 @@ func (s *Sim) handleV1ListRatePlans(w http.ResponseWriter, r *http.Request) {
 	if start+pageSize < len(plans) {
 		resp.NextPage = fmt.Sprintf("/v1/products/%s/product-rate-plans?page=%d&pageSize=%d", url.PathEscape(key), pageNo+1, pageSize)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	return replyOK(resp), nil
 }
 
 func invalidQuery(param, msg string) *apiError {
@@ -431,10 +426,8 @@ func (st *store) v1RatePlanView(pl *Plan, today string) map[string]any {
 		status = "Expired"
 	}
 	charges := []map[string]any{}
-	for _, c := range st.cat.charges {
-		if c.PlanID == pl.ID {
-			charges = append(charges, st.v1ListChargeView(c))
-		}
+	for _, c := range st.cat.chargesOf(pl.ID) {
+		charges = append(charges, st.v1ListChargeView(c))
 	}
 	m := map[string]any{"id": pl.ID, "name": pl.Name, "effectiveStartDate": pl.StartDate,
 		"effectiveEndDate": pl.EndDate, "productRatePlanNumber": pl.PlanNumber, "status": status,
@@ -506,19 +499,10 @@ func (st *store) crudChargeView(c *Charge) map[string]any {
 	return m
 }
 
-func (s *Sim) handleCRUDGetCharge(w http.ResponseWriter, r *http.Request) {
-	st := s.store
-	st.mu.RLock()
-	defer st.mu.RUnlock()
-	c := st.cat.chargesByID[r.PathValue("id")]
+func (s *Sim) crudGetCharge(r *http.Request, st *store) (reply, *apiError) {
+	c := st.cat.chargeByID(r.PathValue("id"))
 	if c == nil {
-		writeCRUDNoData(w)
-		return
+		return crudNoData(), nil
 	}
-	writeJSON(w, http.StatusOK, st.crudChargeView(c))
-}
-
-// writeCRUDNoData is the CRUD GET answer for an unknown id: 404 with "ProxyNoDataResponse".
-func writeCRUDNoData(w http.ResponseWriter) {
-	writeJSON(w, http.StatusNotFound, map[string]any{"done": true, "records": []any{}, "size": 0})
+	return replyOK(st.crudChargeView(c)), nil
 }

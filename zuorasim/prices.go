@@ -209,52 +209,26 @@ func addMoney(m map[string]float64, cur string, v float64) map[string]float64 {
 	return m
 }
 
-func (s *Sim) handleGetPrice(w http.ResponseWriter, r *http.Request) {
-	st := s.store
-	st.mu.RLock()
-	defer st.mu.RUnlock()
-	c := st.lookupCharge(r.PathValue("price_id"))
+func (s *Sim) getPrice(r *http.Request, st *store) (reply, *apiError) {
+	c := st.cat.lookupCharge(r.PathValue("price_id"))
 	if c == nil {
-		s.fail(w, r, errNotFound("price", r.PathValue("price_id")))
-		return
+		return reply{}, errNotFound("price", r.PathValue("price_id"))
 	}
-	writeJSON(w, http.StatusOK, project(st.priceView(c), parseFields(r, "price"), nil))
+	return replyOK(project(st.priceView(c), parseFields(r, "price"), nil)), nil
 }
 
-func (s *Sim) handleListPrices(w http.ResponseWriter, r *http.Request) {
+// priceFilters are the documented filterable fields of GET /v2/prices. charge_model and charge_type compare the
+// Quickstart vocabulary (flat_fee, recurring, …), as priceView renders them.
+var priceFilters = filterFields(catalogCustomPrice, "id", "plan_id", "name", "charge_model", "charge_type",
+	"unit_of_measure", "accounting_code", "created_time", "updated_time")
+
+func (s *Sim) listPrices(r *http.Request, st *store) (reply, *apiError) {
 	p, e := parseListParams(r, "price")
 	if e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
-	st := s.store
-	st.mu.RLock()
-	defer st.mu.RUnlock()
-	serveList(s, w, r, p, st.cat.charges, st.priceFieldValue, func(c *Charge) any { return st.priceView(c) }, nil)
-}
-
-func (st *store) priceFieldValue(c *Charge, field string) (string, bool) {
-	switch field {
-	case "id":
-		return c.ID, true
-	case "plan_id":
-		return c.PlanID, true
-	case "name":
-		return c.Name, true
-	case "charge_model":
-		return qsChargeModel[c.ChargeModel], true
-	case "charge_type":
-		return qsChargeType[c.ChargeType], true
-	case "unit_of_measure":
-		return c.UOM, true
-	case "accounting_code":
-		return c.AccountingCode, true
-	case "created_time":
-		return c.CreatedTime, true
-	case "updated_time":
-		return c.UpdatedTime, true
-	}
-	return st.customFieldFilterValue(catalogCustomPrice, field, c.CustomFields)
+	p.expand = nil // a price has no expandable relations: expand[] adds nothing to a fields[] projection
+	return listOf(st, p, st.cat.allCharges(), priceFilters, func(c *Charge) any { return st.priceView(c) })
 }
 
 // ---- PATCH ----
@@ -344,41 +318,31 @@ func errImmutable(param, what string) *apiError {
 	return errInvalid(param, "'%s' cannot be changed: Zuora does not change the %s of an existing price; create a new price instead", param, what)
 }
 
-func (s *Sim) handlePatchPrice(w http.ResponseWriter, r *http.Request) {
+func (s *Sim) patchPrice(r *http.Request, st *store) (reply, *apiError) {
 	var in pricePatchInput
 	if e := decodeBody(r, &in); e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
 	if e := in.unsimulated(); e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
-	st := s.store
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	orig := st.lookupCharge(r.PathValue("price_id"))
+	orig := st.cat.lookupCharge(r.PathValue("price_id"))
 	if orig == nil {
-		s.fail(w, r, errNotFound("price", r.PathValue("price_id")))
-		return
+		return reply{}, errNotFound("price", r.PathValue("price_id"))
 	}
 	if e := st.validateCustomFields(catalogCustomPrice, "custom_fields", in.CustomFields); e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
 	c := orig.clone()
 	if e := st.applyPricePatch(c, &in); e != nil {
-		s.fail(w, r, e)
-		return
+		return reply{}, e
 	}
 	if e := st.validateCharge(c); e != nil {
-		s.fail(w, r, qsParam(e))
-		return
+		return reply{}, qsParam(e)
 	}
 	c.UpdatedTime = s.timestamp()
-	*orig = *c
-	st.cat.plansByID[c.PlanID].activateCurrencies(c.currencies())
-	writeJSON(w, http.StatusOK, project(st.priceView(orig), parseFields(r, "price"), nil))
+	st.cat.replaceCharge(orig, c)
+	return replyOK(project(st.priceView(orig), parseFields(r, "price"), nil)), nil
 }
 
 // qsParam renames the V1 field a shared validation names to its Quickstart parameter.

@@ -236,25 +236,3 @@ func listOf[T any](st *store, p listParams, rows []T, filters filterable, render
 	}
 	return replyOK(resp), nil
 }
-
-// serveList is the old list shape, kept until every list endpoint answers through listOf.
-func serveList[T any](s *Sim, w http.ResponseWriter, r *http.Request, p listParams, rows []T,
-	field func(T, string) (string, bool), render func(T) any, expand expandSet) {
-	var matched []T
-	for _, row := range rows {
-		ok, err := matches(p.filters, func(f string) (string, bool) { return field(row, f) })
-		if err != nil {
-			s.fail(w, r, errInvalid("filter[]", "%s", err.Error()))
-			return
-		}
-		if ok {
-			matched = append(matched, row)
-		}
-	}
-	items, next := page(matched, p)
-	resp := listPage{NextPage: next, Data: make([]any, 0, len(items))}
-	for _, row := range items {
-		resp.Data = append(resp.Data, project(render(row), p.fields, expand))
-	}
-	writeJSON(w, http.StatusOK, resp)
-}

@@ -3,12 +3,11 @@ package zuorasim
 import "net/http"
 
 // route is one Zuora endpoint: its net/http pattern ("METHOD /path/{param}"), how it holds the store, and the
-// endpoint. raw is the old handler shape, kept only until its endpoint is converted.
+// endpoint.
 type route struct {
 	pattern string
 	access  access
 	ep      endpoint
-	raw     http.HandlerFunc
 }
 
 // routes is the table of every Zuora endpoint the simulator serves: the one place to look for what exists.
@@ -25,46 +24,42 @@ func (s *Sim) routes() []route {
 		{pattern: "GET /v1/settings/payment-terms", access: read, ep: s.listPaymentTerms},
 		{pattern: "GET /settings/payment-terms", access: read, ep: s.listPaymentTerms},
 		// catalog.go
-		{pattern: "POST /v2/products", raw: s.handleCreateProduct},
-		{pattern: "GET /v2/products", raw: s.handleListProducts},
-		{pattern: "GET /v2/products/{product_id}", raw: s.handleGetProduct},
-		{pattern: "PATCH /v2/products/{product_id}", raw: s.handlePatchProduct},
-		{pattern: "POST /v2/plans", raw: s.handleCreatePlan},
-		{pattern: "GET /v2/plans", raw: s.handleListPlans},
-		{pattern: "GET /v2/plans/{plan_id}", raw: s.handleGetPlan},
-		{pattern: "PATCH /v2/plans/{plan_id}", raw: s.handlePatchPlan},
+		{pattern: "POST /v2/products", access: write, ep: s.createProduct},
+		{pattern: "GET /v2/products", access: read, ep: s.listProducts},
+		{pattern: "GET /v2/products/{product_id}", access: read, ep: s.getProduct},
+		{pattern: "PATCH /v2/products/{product_id}", access: write, ep: s.patchProduct},
+		{pattern: "POST /v2/plans", access: write, ep: s.createPlan},
+		{pattern: "GET /v2/plans", access: read, ep: s.listPlans},
+		{pattern: "GET /v2/plans/{plan_id}", access: read, ep: s.getPlan},
+		{pattern: "PATCH /v2/plans/{plan_id}", access: write, ep: s.patchPlan},
 		// prices.go
-		{pattern: "GET /v2/prices", raw: s.handleListPrices},
-		{pattern: "GET /v2/prices/{price_id}", raw: s.handleGetPrice},
-		{pattern: "PATCH /v2/prices/{price_id}", raw: s.handlePatchPrice},
+		{pattern: "GET /v2/prices", access: read, ep: s.listPrices},
+		{pattern: "GET /v2/prices/{price_id}", access: read, ep: s.getPrice},
+		{pattern: "PATCH /v2/prices/{price_id}", access: write, ep: s.patchPrice},
 		// charges.go
-		{pattern: "POST /v1/object/product-rate-plan-charge", raw: s.handleCreateCharge},
-		{pattern: "GET /v1/object/product-rate-plan-charge/{id}", raw: s.handleCRUDGetCharge},
-		{pattern: "GET /v1/product-rate-plan-charges/{charge_key}", raw: s.handleV1GetCharge},
-		{pattern: "GET /v1/products/{product_key}/product-rate-plans", raw: s.handleV1ListRatePlans},
+		{pattern: "POST /v1/object/product-rate-plan-charge", access: write, ep: s.createCharge},
+		{pattern: "GET /v1/object/product-rate-plan-charge/{id}", access: read, ep: s.crudGetCharge},
+		{pattern: "GET /v1/product-rate-plan-charges/{charge_key}", access: read, ep: s.v1GetCharge},
+		{pattern: "GET /v1/products/{product_key}/product-rate-plans", access: read, ep: s.v1ListRatePlans},
 		// uom.go
 		{pattern: "POST /v1/object/unit-of-measure", access: write, ep: s.createUOM},
 		{pattern: "GET /v1/object/unit-of-measure/{id}", access: read, ep: s.getUOM},
-		// orders.go
-		{pattern: "POST /v1/orders", raw: s.handleCreateOrder},
-		{pattern: "POST /v1/orders/preview", raw: s.handlePreviewOrder},
-		{pattern: "GET /v1/orders/{order_number}", raw: s.handleGetOrder},
-		{pattern: "GET /v1/orders/subscription/{subscription_number}", raw: s.handleListSubscriptionOrders},
-		{pattern: "PUT /v1/orders/{order_number}/cancel", raw: s.handleCancelOrder},
-		// subscriptions.go
-		{pattern: "GET /v1/subscriptions/{subscription_key}", raw: s.handleV1GetSubscription},
-		{pattern: "GET /v2/subscriptions/{subscription_id}", raw: s.handleQSGetSubscription},
-		{pattern: "POST /v1/subscriptions/{subscription_key}/preview", raw: s.handlePreviewSubscription},
+		// orders_*.go and subscriptions.go: every one first runs the scheduled orders that have come due
+		// (orders_scheduled.go), so even the reads hold the store for writing.
+		{pattern: "POST /v1/orders", access: write, ep: s.createOrder},
+		{pattern: "POST /v1/orders/preview", access: write, ep: s.previewOrder},
+		{pattern: "GET /v1/orders/{order_number}", access: write, ep: s.getOrder},
+		{pattern: "GET /v1/orders/subscription/{subscription_number}", access: write, ep: s.listSubscriptionOrders},
+		{pattern: "PUT /v1/orders/{order_number}/cancel", access: write, ep: s.cancelOrder},
+		{pattern: "GET /v1/subscriptions/{subscription_key}", access: write, ep: s.v1GetSubscription},
+		{pattern: "GET /v2/subscriptions/{subscription_id}", access: write, ep: s.getSubscription},
+		{pattern: "POST /v1/subscriptions/{subscription_key}/preview", access: write, ep: s.previewSubscription},
 	}
 }
 
 // registerRoutes puts the route table on mux.
 func (s *Sim) registerRoutes(mux *http.ServeMux) {
 	for _, rt := range s.routes() {
-		if rt.ep != nil {
-			mux.HandleFunc(rt.pattern, s.serve(rt.access, rt.ep))
-		} else {
-			mux.HandleFunc(rt.pattern, rt.raw)
-		}
+		mux.HandleFunc(rt.pattern, s.serve(rt.access, rt.ep))
 	}
 }

@@ -3,7 +3,6 @@ package zuorasim
 import (
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 )
 
@@ -65,16 +64,6 @@ func (st *store) defineCustomField(object, name string) {
 
 // customFieldDefined reports whether object defines the custom field name. Caller holds st.mu.
 func (st *store) customFieldDefined(object, name string) bool { return st.customFields[object][name] }
-
-// customFieldFilterValue is the value a filter[] on a custom field compares: the field may be named bare
-// ("stiggCustomerId__c") or as "custom_fields.<name>"; only fields defined on the object can be filtered.
-func (st *store) customFieldFilterValue(object, field string, values map[string]string) (string, bool) {
-	name := strings.TrimPrefix(field, "custom_fields.")
-	if st.customFieldDefined(object, name) {
-		return values[name], true
-	}
-	return "", false
-}
 
 // customFieldNames lists the defined custom fields of object, sorted. Caller holds st.mu.
 func (st *store) customFieldNames(object string) []string {

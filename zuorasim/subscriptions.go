@@ -132,7 +132,7 @@ func (s *subscription) latest() *subVersion { return s.versions[len(s.versions)-
 // lookupSubscription finds a subscription by number or by the id of any version, and that version (the latest
 // for a number). Caller holds st.mu.
 func (st *store) lookupSubscription(key string) (*subscription, *subVersion) {
-	if s := st.ord.subsByNum[key]; s != nil {
+	if s := st.ord.subscription(key); s != nil {
 		return s, s.latest()
 	}
 	if s := st.ord.subsByVersionID[key]; s != nil {
@@ -145,32 +145,27 @@ func (st *store) lookupSubscription(key string) (*subscription, *subVersion) {
 	return nil, nil
 }
 
-func (s *Sim) handleV1GetSubscription(w http.ResponseWriter, r *http.Request) {
-	s.runDueOrders()
-	st := s.store
-	st.mu.RLock()
-	defer st.mu.RUnlock()
+// The subscription endpoints first run the scheduled orders that have come due (orders_scheduled.go), so they
+// hold the store for writing.
+
+func (s *Sim) v1GetSubscription(r *http.Request, st *store) (reply, *apiError) {
+	s.runDueOrdersLocked(st)
 	sub, v := st.lookupSubscription(r.PathValue("subscription_key"))
 	if sub == nil {
-		s.fail(w, r, errNotFound("subscription", r.PathValue("subscription_key")))
-		return
+		return reply{}, errNotFound("subscription", r.PathValue("subscription_key"))
 	}
-	writeJSON(w, http.StatusOK, st.v1SubscriptionView(v, v == sub.latest(), s.today()))
+	return replyOK(st.v1SubscriptionView(v, v == sub.latest(), s.today())), nil
 }
 
-func (s *Sim) handleQSGetSubscription(w http.ResponseWriter, r *http.Request) {
-	s.runDueOrders()
-	st := s.store
-	st.mu.RLock()
-	defer st.mu.RUnlock()
+func (s *Sim) getSubscription(r *http.Request, st *store) (reply, *apiError) {
+	s.runDueOrdersLocked(st)
 	sub, v := st.lookupSubscription(r.PathValue("subscription_id"))
 	if sub == nil {
-		s.fail(w, r, errNotFound("subscription", r.PathValue("subscription_id")))
-		return
+		return reply{}, errNotFound("subscription", r.PathValue("subscription_id"))
 	}
 	exp := parseExpand(r)
 	out := st.qsSubscriptionView(v, v == sub.latest(), exp, s.today())
-	writeJSON(w, http.StatusOK, project(out, parseFields(r, "subscription"), exp))
+	return replyOK(project(out, parseFields(r, "subscription"), exp)), nil
 }
 
 // ---- V1 view ----
