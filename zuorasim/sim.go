@@ -4,10 +4,11 @@
 // limits, response headers) and adds an admin surface under /_sim/ for tests: state dumps, fault injection, a
 // movable clock and a request log.
 //
-// Layout: the shared core lives in sim.go (configuration, clock), router.go (routing and the middleware chain),
-// errors.go (envelopes), auth.go, limits.go, idempotency.go, faults.go, requestlog.go, state.go and admin.go. Each
-// Zuora resource family has its own file (accounts.go, settings.go, ...) that registers its routes in
-// registerRoutes and keeps its data in the store.
+// Layout: the shared core lives in sim.go (configuration, clock), routes.go (the table of every Zuora endpoint),
+// endpoint.go (the one endpoint shape and its adapter), router.go (the middleware stages), errors.go (envelopes),
+// auth.go, limits.go, idempotency.go, faults.go, requestlog.go, state.go and admin.go (the /_sim/ surface). Each
+// Zuora resource family has its own files (accounts*.go, catalog.go, prices.go, charges*.go, orders*.go, ...)
+// holding its stored types, store methods and endpoints; docs/ARCHITECTURE.md says how to add one.
 package zuorasim
 
 import (
