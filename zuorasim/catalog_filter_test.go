@@ -18,16 +18,16 @@ import (
 // covering every simulated charge model and type. Each step happens two simulated minutes after the previous
 // one, so created_time and updated_time tell the rows apart.
 type catalogFilterFixture struct {
-	prodA, prodB           string // prodA active since 2020, patched later; prodB starts in 2098
-	prodACreated           string
-	planM, planN           string // planM on prodA (active, patched later), planN on prodB (not started)
-	planMCreated           string
-	p1, p2, p3, p4, p5     string // p1 flat recurring (patched later), p2 per unit, p3 one-time, p4 tiered, p5 volume
-	p1Created              string
-	midProducts, midPlans  string // between the two creations of each collection
-	midPrices              string
-	lateProds, latePlans   string // between the last creation and the patch of each collection
-	latePrices, cfPriceVal string
+	prodA, prodB          string // prodA active since 2020, patched later; prodB starts in 2098
+	prodACreated          string
+	planM, planN          string // planM on prodA (active, patched later), planN on prodB (not started)
+	planMCreated          string
+	p1, p2, p3, p4, p5    string // p1 flat recurring (patched later), p2 per unit, p3 one-time, p4 tiered, p5 volume
+	p1Created             string
+	midProducts, midPlans string // between the two creations of each collection
+	midPrices             string
+	lateProds, latePlans  string // between the last creation and the patch of each collection
+	latePrices            string
 }
 
 func buildFilterCatalog(t *testing.T, h *harness) catalogFilterFixture {
