@@ -136,7 +136,8 @@ func appliedOrigin(rec keyRecord, entity string) (Origin, appliedEntry) {
 }
 
 // guardMiddleware skips superseded events, claims the key for the others, and records the origin of each event
-// whose handler succeeded.
+// whose handler succeeded. Routes registered with HandleEach (dispatch.Each) only take the claim: their events are
+// each applied on their own.
 func (r *Runner) guardMiddleware(d *delivery) dispatch.Middleware {
 	return func(next dispatch.Handler) dispatch.Handler {
 		return dispatch.HandlerFunc(func(ctx context.Context, in *dispatch.Input) (*dispatch.Result, error) {
@@ -147,7 +148,8 @@ func (r *Runner) guardMiddleware(d *delivery) dispatch.Middleware {
 				return nil, err
 			}
 			have, last := appliedOrigin(rec, entity)
-			if d.origin.Before(have) {
+			snapshot := r.router.Ordering(d.ev.Type()) == dispatch.Latest
+			if snapshot && d.origin.Before(have) {
 				if d.msg.Headers().Get(HeaderOverride) == "" {
 					in.Logger.Info("superseded: a newer event of the entity was applied", "applied_origin", have.String(),
 						"applied_event", last.EventID)
@@ -173,7 +175,7 @@ func (r *Runner) guardMiddleware(d *delivery) dispatch.Middleware {
 			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
 			rec.Inflight = nil
-			if herr == nil && !d.origin.Before(have) {
+			if herr == nil && snapshot && !d.origin.Before(have) {
 				if rec.Applied == nil {
 					rec.Applied = map[string]appliedEntry{}
 				}

@@ -421,3 +421,18 @@ func TestRekeyedCopyKeepsItsOrigin(t *testing.T) {
 		t.Fatalf("applied %v, want only the newer e2", got)
 	}
 }
+
+// Events that are each applied on their own (usage reports, payment requests) are never skipped as superseded:
+// a late older one is applied too. They still wait for the key's claim.
+func TestEachRoutesAreNotSuperseded(t *testing.T) {
+	e := newRuntimeEnv(t)
+	h := &recorder{}
+	e.router.HandleEach(events.TypeStiggCustomerUpdated, h)
+	older := e.delivery(events.TypeStiggCustomerUpdated, "e1", "cust-1", customer("cust-1", "a"))
+	newer := e.delivery(events.TypeStiggCustomerUpdated, "e2", "cust-1", customer("cust-1", "b"))
+	e.process(newer)
+	e.process(older)
+	if got := h.list(); strings.Join(got, ",") != "e2,e1" {
+		t.Fatalf("applied %v, want both", got)
+	}
+}

@@ -66,14 +66,27 @@ func Synced(entity string, data events.Outcome) *Result {
 	return &Result{Outcomes: []Outcome{{Entity: entity, Result: events.ResultSynced, Data: data}}}
 }
 
+// Ordering says how the runtime orders a route's events against each other (beyond per-key order).
+type Ordering int
+
+const (
+	// Latest: every event carries its entity's full state (a customer, a package, a subscription), so an event
+	// older than the last one applied to its entity is skipped — applying it would revert newer state.
+	Latest Ordering = iota
+	// Each: every event is applied on its own (a usage report, a payment request); an older one arriving late is
+	// still applied, and the handler dedupes by event id.
+	Each
+)
+
 // Router maps CloudEvent types to handlers.
 type Router struct {
-	routes map[string]Handler
-	mw     []Middleware
+	routes   map[string]Handler
+	ordering map[string]Ordering
+	mw       []Middleware
 }
 
 // NewRouter returns an empty router.
-func NewRouter() *Router { return &Router{routes: map[string]Handler{}} }
+func NewRouter() *Router { return &Router{routes: map[string]Handler{}, ordering: map[string]Ordering{}} }
 
 // Use adds middlewares that wrap every route, outermost first. Routes registered before and after see them alike.
 func (r *Router) Use(mw ...Middleware) { r.mw = append(r.mw, mw...) }
@@ -82,7 +95,17 @@ func (r *Router) Use(mw ...Middleware) { r.mw = append(r.mw, mw...) }
 // registration.
 func (r *Router) Handle(eventType string, h Handler, mw ...Middleware) {
 	r.routes[eventType] = Chain(h, mw...)
+	r.ordering[eventType] = Latest
 }
+
+// HandleEach registers h for eventType like Handle, for events that are each applied on their own (Each).
+func (r *Router) HandleEach(eventType string, h Handler, mw ...Middleware) {
+	r.Handle(eventType, h, mw...)
+	r.ordering[eventType] = Each
+}
+
+// Ordering is how eventType's events are ordered (Latest for an unknown type).
+func (r *Router) Ordering(eventType string) Ordering { return r.ordering[eventType] }
 
 // Lookup returns the handler of eventType wrapped in the router's middlewares; ok is false for an unknown type.
 func (r *Router) Lookup(eventType string) (h Handler, ok bool) {
