@@ -436,3 +436,35 @@ func TestEachRoutesAreNotSuperseded(t *testing.T) {
 		t.Fatalf("applied %v, want both", got)
 	}
 }
+
+// An event carrying a raw card number is refused, and neither its dead letter nor anything else keeps the body.
+func TestCardDataIsRefusedAndNotStored(t *testing.T) {
+	e := newRuntimeEnv(t)
+	h := &recorder{}
+	e.router.Handle(events.TypeStiggPaymentMethodAttached, h)
+	const pan = "4242424242424242"
+	body := `{"customerId":"cust-1","setAsDefault":true,"stripe":{"customerId":"cus_1","paymentMethodId":"pm_1"},` +
+		`"card":{"brand":"visa","last4":"4242","expMonth":12,"expYear":2030,"number":"` + pan + `"}}`
+	m := e.delivery(events.TypeStiggPaymentMethodAttached, "pm-ev", "cust-1", body)
+	e.process(m)
+	if _, _, termed := m.state(); !strings.Contains(termed, "card data") || len(h.list()) != 0 {
+		t.Fatalf("settled %q, applied %v; want refused", termed, h.list())
+	}
+	dl, err := ListDLQ(e.ctx, e.js, "", 0)
+	if err != nil || len(dl) != 1 {
+		t.Fatalf("dead letters %v %v", dl, err)
+	}
+	if strings.Contains(string(dl[0].Data), pan) || strings.Contains(dl[0].Reason, pan) {
+		t.Fatal("the card number was stored in the DLQ")
+	}
+	for _, vs := range dl[0].Header {
+		for _, v := range vs {
+			if strings.Contains(v, pan) {
+				t.Fatal("the card number was stored in a DLQ header")
+			}
+		}
+	}
+	if got := e.outcomeActions()["pm-ev"]; !strings.HasPrefix(got, events.OutcomeType(events.EntityPaymentMethod, events.ResultFailed)) {
+		t.Fatalf("outcome %q, want a failed outcome", got)
+	}
+}

@@ -181,6 +181,12 @@ func (r *Runner) deadLetter(ctx context.Context, d *delivery, reason error, clas
 	// second entry for the same origin, which the ordering guard makes harmless on redrive.
 	out.Header.Set(jetstream.MsgIDHeader, "dlq:"+d.origin.String()+":"+uuid.NewString())
 	out.Data = d.msg.Data()
+	if sensitive(reason) {
+		// The body must not be stored anywhere (raw card data): the entry keeps the headers and the reason.
+		out.Data = []byte(`{"withheld":"the event body was not stored: it carried data zuora-sync must not keep"}`)
+		out.Header.Del("Content-Type")
+		out.Header.Set("content-type", "application/json")
+	}
 	if _, err := r.js.PublishMsg(pctx, out); err != nil {
 		r.retry(d, fmt.Errorf("dead-letter write failed (event kept): %w", err), 0)
 		return
@@ -204,6 +210,12 @@ func (r *Runner) deadLetter(ctx context.Context, d *delivery, reason error, clas
 	if err := d.msg.TermWithReason(truncate(class+": "+reason.Error(), 200)); err != nil {
 		d.log.Warn("term failed; the redelivery writes a second DLQ entry", "err", err)
 	}
+}
+
+// sensitive tells whether err says the event's body must not be stored (events.CardDataError).
+func sensitive(err error) bool {
+	var s interface{ Sensitive() bool }
+	return errors.As(err, &s) && s.Sensitive()
 }
 
 func truncate(s string, n int) string {

@@ -69,7 +69,8 @@ func KnownTypes() []string {
 }
 
 // DecodeData decodes and validates ev's data into the payload registered for its type.
-// Errors: ErrUnknownType (wrapped) for an unregistered type; otherwise *ValidationError —
+// Errors: ErrUnknownType (wrapped) for an unregistered type; *CardDataError for payment data carrying a raw card
+// number or security code; otherwise *ValidationError —
 // Field "datacontenttype" for non-JSON data, "" (the root) for missing or malformed JSON
 // (the problem names the byte offset), the JSON path for a wrongly typed or invalid field.
 // Unknown JSON members are ignored, so Stigg may add fields without breaking the consumer.
@@ -80,6 +81,11 @@ func DecodeData(ev event.Event) (Payload, error) {
 	}
 	if mt := mediaType(ev); !isJSONMedia(mt) {
 		return nil, attrErr("datacontenttype", "%q: data must be JSON", ev.DataContentType())
+	}
+	if ev.Type() == TypeStiggPaymentMethodAttached || ev.Type() == TypeStiggPaymentRequested {
+		if path := findCardData(ev.Data()); path != "" {
+			return nil, &CardDataError{Path: path}
+		}
 	}
 	if err := unmarshalPayload(ev.Data(), p); err != nil {
 		return nil, err
