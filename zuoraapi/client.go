@@ -118,6 +118,9 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
+// BaseURL is the tenant's REST host the client talks to (no trailing slash).
+func (c *Client) BaseURL() string { return c.baseURL }
+
 func validateBaseURL(raw string) (string, error) {
 	if strings.TrimSpace(raw) == "" {
 		return "", errors.New("zuoraapi: invalid config: BaseURL is required")

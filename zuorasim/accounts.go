@@ -407,8 +407,18 @@ func (st *store) validateAccountInput(in *accountInput, existing *Account) *apiE
 			return errInvalid("parent_account_id", "an account cannot be its own parent")
 		}
 	}
-	if in.DefaultPaymentMethodID != nil && *in.DefaultPaymentMethodID != "" && !st.paymentMethods[*in.DefaultPaymentMethodID] {
-		return errReferenceNotFound("default_payment_method_id", *in.DefaultPaymentMethodID)
+	if id := in.DefaultPaymentMethodID; id != nil && *id != "" {
+		// The default must be a payment method of this account; a new account has none yet (create it, then
+		// the payment method with is_default, or patch the account).
+		pm := st.paymentMethod(*id)
+		switch {
+		case pm == nil:
+			return errReferenceNotFound("default_payment_method_id", *id)
+		case existing == nil || pm.AccountID != existing.ID:
+			return errInvalid("default_payment_method_id", "payment method '%s' does not belong to this account", *id)
+		case pm.State != paymentMethodActive:
+			return errInvalid("default_payment_method_id", "payment method '%s' is %s", *id, pm.State)
+		}
 	}
 	if in.PaymentMethod != nil {
 		// Inline payment-method creation is not simulated yet; refuse rather than silently drop it.

@@ -21,8 +21,9 @@ import (
 //     nothing already billed is credited back. An UpdateProduct change applies from the next unbilled period:
 //     periods already billed are not re-rated.
 //   - In-advance recurring charges bill a period once the target date reaches its start, in-arrears ones once
-//     it reaches its end; one-time charges bill once on their start date. Usage charges are not billed (no usage
-//     is simulated yet), so they add no invoice items.
+//     it reaches its end; one-time charges bill once on their start date. Usage charges add no items to an
+//     order's invoice: their usage records are rated by the clock when their billing period ends, on invoices of
+//     their own (usage.go, processDueUsage).
 //   - Amounts: flat fee = the price; per unit = price × quantity; tiered (graduated) = the sum over the tiers
 //     the quantity reaches (per-unit tiers: units in the tier × price, flat-fee tiers: the price); volume = the
 //     one tier containing the quantity (per unit: price × quantity, flat fee: the price). A list price base of
@@ -225,6 +226,16 @@ func (c *subCharge) tcv(v *subVersion) float64 {
 	return roundMoney(total)
 }
 
+// billedUntil is where billing of the charge stops ("" = open-ended): its own end, or the end of a termed
+// subscription's term that does not renew (such a term ends the charge).
+func (c *subCharge) billedUntil(v *subVersion) string {
+	end := c.EffectiveEndDate
+	if v.TermType == termTermed && !v.AutoRenew && v.TermEndDate != "" && (end == "" || v.TermEndDate < end) {
+		end = v.TermEndDate
+	}
+	return end
+}
+
 // billItem is one billed period of one charge.
 type billItem struct {
 	sub          *subVersion
@@ -252,10 +263,7 @@ func billCharge(v *subVersion, rp *subRatePlan, c *subCharge, lim billLimit) []b
 	if c.Type == typeUsage {
 		return nil
 	}
-	end := c.EffectiveEndDate
-	if v.TermType == termTermed && !v.AutoRenew && v.TermEndDate != "" && (end == "" || v.TermEndDate < end) {
-		end = v.TermEndDate // a term that does not renew ends the charge
-	}
+	end := c.billedUntil(v)
 	var unit *float64
 	switch c.Model {
 	case modelPerUnit:
@@ -328,6 +336,7 @@ type invoice struct {
 	PaymentAmount            float64
 	CreditMemoAmount         float64
 	SourceID                 string // the order number
+	Source, SourceType       string // API/Order (an order's runBilling) | BillRun/Subscription (usage, by the clock)
 	Items                    []invoiceItem
 	CreatedTime, UpdatedTime string
 }
@@ -416,7 +425,7 @@ func (inv *invoice) view() V1Invoice {
 		AccountNumber: inv.AccountNumber, Currency: inv.Currency, InvoiceDate: inv.InvoiceDate,
 		TargetDate: inv.TargetDate, DueDate: inv.DueDate, PostedDate: inv.PostedDate, Status: inv.Status,
 		Amount: inv.Amount, AmountWithoutTax: inv.Amount, Balance: inv.Balance, PaymentAmount: inv.PaymentAmount,
-		CreditMemoAmount: inv.CreditMemoAmount, Source: "API", SourceID: inv.SourceID, SourceType: "Order",
+		CreditMemoAmount: inv.CreditMemoAmount, Source: inv.Source, SourceID: inv.SourceID, SourceType: inv.SourceType,
 		CreatedByID: simUserID, CreatedDate: inv.CreatedTime, UpdatedByID: simUserID, UpdatedDate: inv.UpdatedTime,
 		InvoiceItems: []V1InvoiceItem{}}
 	if inv.PostedDate != "" {
@@ -473,7 +482,7 @@ func (st *store) newInvoice(seq *seqs, a *Account, items []billItem, targetDate,
 	inv := &invoice{ID: newID(), Number: fmt.Sprintf("INV%08d", seq.invoice), AccountID: a.ID,
 		AccountNumber: a.AccountNumber, Currency: a.Currency, InvoiceDate: targetDate, TargetDate: targetDate,
 		DueDate: addTerm(targetDate, st.dueDays(a.PaymentTerms), "Day"), Status: "Posted",
-		SourceID: orderNumber, CreatedTime: now, UpdatedTime: now}
+		Source: "API", SourceID: orderNumber, SourceType: "Order", CreatedTime: now, UpdatedTime: now}
 	if draft {
 		inv.Status = "Draft"
 	} else {
@@ -507,6 +516,11 @@ type payment struct {
 	PaymentMethodID          string
 	InvoiceNumber, InvoiceID string
 	CreatedTime              string
+	// Set by POST /v1/payments (payments.go); an order's or the admin route's payment leaves them empty: the
+	// whole Amount paid to InvoiceID, Electronic with PaymentMethodID (External without one).
+	Type                 string               // External | Electronic ("" = by PaymentMethodID)
+	Comment, ReferenceID string               // as given
+	Applied              []paymentApplication // the invoices paid; nil = InvoiceID/InvoiceNumber, the whole Amount
 }
 
 // V1Payment is a payment as GET /v1/payments/{paymentKey} returns it.
@@ -537,11 +551,16 @@ type V1PaymentInvoice struct {
 }
 
 func (p *payment) view() V1Payment {
-	return V1Payment{Success: true, ID: p.ID, Number: p.Number, AccountID: p.AccountID,
-		AccountNumber: p.AccountNumber, Amount: p.Amount, AppliedAmount: p.Amount, Currency: p.Currency,
-		EffectiveDate: p.EffectiveDate, PaymentMethodID: p.PaymentMethodID, Status: "Processed", Type: "Electronic",
-		GatewayState: "Submitted", CreatedDate: p.CreatedTime,
-		PaidInvoices: []V1PaymentInvoice{{InvoiceID: p.InvoiceID, InvoiceNumber: p.InvoiceNumber, AppliedAmount: p.Amount}}}
+	out := V1Payment{Success: true, ID: p.ID, Number: p.Number, AccountID: p.AccountID,
+		AccountNumber: p.AccountNumber, Amount: p.Amount, AppliedAmount: p.appliedAmount(),
+		UnappliedAmount: p.unappliedAmount(), Currency: p.Currency, EffectiveDate: p.EffectiveDate,
+		PaymentMethodID: p.PaymentMethodID, Status: "Processed", Type: p.paymentType(),
+		GatewayState: p.gatewayState(), CreatedDate: p.CreatedTime, PaidInvoices: []V1PaymentInvoice{}}
+	for _, a := range p.applications() {
+		out.PaidInvoices = append(out.PaidInvoices, V1PaymentInvoice{InvoiceID: a.InvoiceID,
+			InvoiceNumber: a.InvoiceNumber, AppliedAmount: a.Amount})
+	}
+	return out
 }
 
 // creditMemo records a write-off (the only kind of credit memo the simulator makes).

@@ -26,14 +26,20 @@ func (sg *stage) checkProcessing() *apiError {
 
 func (sg *stage) paymentMethod() (string, *apiError) {
 	p := sg.in.ProcessingOptions
+	// The payment method must be usable (payment_methods.go: it exists, belongs to the account, is active and its
+	// card has not expired by the order's date).
+	at := parseDate(sg.date)
 	if epo := p.ElectronicPaymentOptions; epo != nil && epo.PaymentMethodID != "" {
-		if !sg.st.paymentMethods[epo.PaymentMethodID] {
-			return "", errReferenceNotFound("processingOptions.electronicPaymentOptions.paymentMethodId", epo.PaymentMethodID)
+		if _, e := sg.st.usablePaymentMethod(epo.PaymentMethodID, sg.account, "processingOptions.electronicPaymentOptions.paymentMethodId", at); e != nil {
+			return "", e
 		}
 		return epo.PaymentMethodID, nil
 	}
 	if sg.account.DefaultPaymentMethodID == "" {
 		return "", errRule("processingOptions.collectPayment", "account %s has no default payment method to collect the payment with", sg.account.AccountNumber)
+	}
+	if _, e := sg.st.usablePaymentMethod(sg.account.DefaultPaymentMethodID, sg.account, "processingOptions.collectPayment", at); e != nil {
+		return "", e
 	}
 	return sg.account.DefaultPaymentMethodID, nil
 }

@@ -8,10 +8,11 @@ import (
 )
 
 // Scheduled orders, run by the simulator clock, and PUT /v1/orders/{orderNumber}/cancel (a Draft or Scheduled
-// order).
+// order). The clock's other work, processing the usage records of ended billing periods (usage.go), runs here
+// too, interleaved with the scheduled orders.
 
-// runDueOrders applies the Scheduled orders whose scheduled date the simulator clock has reached (see
-// runDueOrdersLocked). Advance calls it after moving the clock; it takes the store lock itself.
+// runDueOrders does what the simulator clock has made due (see runDueOrdersLocked). Advance calls it after
+// moving the clock; it takes the store lock itself.
 func (s *Sim) runDueOrders() {
 	st := s.store
 	st.mu.Lock()
@@ -19,15 +20,20 @@ func (s *Sim) runDueOrders() {
 	s.runDueOrdersLocked(st)
 }
 
-// runDueOrdersLocked applies the Scheduled orders whose scheduled date the simulator clock has reached, oldest
-// date first (then in creation order), each as of its scheduled date. It runs inside Advance and at the start of
-// the order and subscription endpoints (which therefore hold the store for writing), so no background timer is
-// needed. An order that no longer applies (e.g. its subscription was cancelled meanwhile) becomes Failed, as
-// Zuora marks a scheduled order it cannot execute. Caller holds st.mu for writing.
+// runDueOrdersLocked is the one place where the simulator clock acts: it applies the Scheduled orders whose
+// scheduled date the clock has reached, oldest date first (then in creation order), each as of its scheduled
+// date, and processes the pending usage records whose billing period has ended (processDueUsage): before each
+// order those of the periods ended by its scheduled date, at the end those of the periods ended by today. It
+// runs inside Advance and at the start of the order, subscription and usage endpoints (which therefore hold the
+// store for writing), so no background timer is needed. An order that no longer applies (e.g. its subscription
+// was cancelled meanwhile) becomes Failed, as Zuora marks a scheduled order it cannot execute. Caller holds st.mu
+// for writing.
 func (s *Sim) runDueOrdersLocked(st *store) {
 	for _, o := range st.ord.dueOrders(s.today()) {
+		s.processDueUsage(st, o.Scheduling.ScheduledDate)
 		s.executeScheduled(st, o)
 	}
+	s.processDueUsage(st, s.today())
 }
 
 func (s *Sim) executeScheduled(st *store, o *order) {

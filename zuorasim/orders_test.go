@@ -594,11 +594,8 @@ func TestCollectPayment(t *testing.T) {
 	if len(f.h.sim.Subscriptions()) != 0 || len(f.h.sim.Invoices()) != 0 {
 		t.Fatal("a failed payment left a subscription or invoice behind")
 	}
-	// Give the account a default payment method (the payment methods API comes with a later issue).
-	f.h.sim.store.mu.Lock()
-	f.h.sim.store.paymentMethods["pm-1"] = true
-	f.h.sim.store.accountsByNum[f.acctNum].DefaultPaymentMethodID = "pm-1"
-	f.h.sim.store.mu.Unlock()
+	// Give the account a default payment method.
+	pm := f.h.createCcRef(f.account["id"].(string), true)["id"].(string)
 	resp, err := f.client(t).CreateOrder(ctxFor("e2"), "create", req)
 	if err != nil {
 		t.Fatal(err)
@@ -609,7 +606,7 @@ func TestCollectPayment(t *testing.T) {
 	if inv := f.h.sim.Invoices()[0]; inv.Balance != 0 || inv.PaymentAmount != firstInvoice {
 		t.Fatalf("invoice = %+v", inv)
 	}
-	if p := f.h.sim.Payments(); len(p) != 1 || p[0].PaymentMethodID != "pm-1" || p[0].Amount != firstInvoice {
+	if p := f.h.sim.Payments(); len(p) != 1 || p[0].PaymentMethodID != pm || p[0].Amount != firstInvoice {
 		t.Fatalf("payments = %+v", p)
 	}
 }

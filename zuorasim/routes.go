@@ -20,6 +20,22 @@ func (s *Sim) routes() []route {
 		{pattern: "GET /v2/accounts/{account_id}", access: read, ep: s.getAccount},
 		{pattern: "PATCH /v2/accounts/{account_id}", access: write, ep: s.patchAccount},
 		{pattern: "GET /v1/accounts/{account_key}", access: read, ep: s.v1GetAccount},
+		// payment_methods.go: Quickstart payment methods (cc_ref only)
+		{pattern: "POST /v2/payment_methods", access: write, ep: s.createPaymentMethod},
+		{pattern: "GET /v2/payment_methods", access: read, ep: s.listPaymentMethods},
+		{pattern: "GET /v2/payment_methods/{payment_method_id}", access: read, ep: s.getPaymentMethod},
+		{pattern: "PATCH /v2/payment_methods/{payment_method_id}", access: write, ep: s.patchPaymentMethod},
+		// payments.go: V1 payments and the invoice reads a payer looks at first. Like the order endpoints, each
+		// first does what the clock has made due (it may post an invoice), so even the reads hold the store for
+		// writing.
+		{pattern: "POST /v1/payments", access: write, ep: s.createPayment},
+		{pattern: "GET /v1/payments", access: write, ep: s.listPayments},
+		{pattern: "GET /v1/payments/{payment_key}", access: write, ep: s.getPayment},
+		{pattern: "GET /v1/invoices/{invoice_key}", access: write, ep: s.v1GetInvoice},
+		{pattern: "GET /v1/invoices/{invoice_key}/application-parts", access: write, ep: s.invoiceApplicationParts},
+		// hosted_pages.go: Payment Pages 2.0 (the key pair is the signer's, outside the tenant data)
+		{pattern: "GET /v1/hostedpages", access: read, ep: s.listHostedPages},
+		{pattern: "POST /v1/rsa-signatures", access: read, ep: s.createRSASignature},
 		// settings.go
 		{pattern: "GET /v1/settings/payment-terms", access: read, ep: s.listPaymentTerms},
 		{pattern: "GET /settings/payment-terms", access: read, ep: s.listPaymentTerms},
@@ -54,6 +70,14 @@ func (s *Sim) routes() []route {
 		{pattern: "GET /v1/subscriptions/{subscription_key}", access: write, ep: s.v1GetSubscription},
 		{pattern: "GET /v2/subscriptions/{subscription_id}", access: write, ep: s.getSubscription},
 		{pattern: "POST /v1/subscriptions/{subscription_key}/preview", access: write, ep: s.previewSubscription},
+		// usage.go: usage records. Like the order and subscription endpoints, every one first does what the clock
+		// has made due (scheduled orders, usage of ended billing periods), so even the reads hold the store for
+		// writing.
+		{pattern: "POST /v2/usage_records", access: write, ep: s.createUsageRecord},
+		{pattern: "GET /v2/usage_records", access: write, ep: s.listUsageRecords},
+		{pattern: "GET /v2/usage_records/{usage_record_id}", access: write, ep: s.getUsageRecord},
+		{pattern: "PATCH /v2/usage_records/{usage_record_id}", access: write, ep: s.patchUsageRecord},
+		{pattern: "DELETE /v2/usage_records/{usage_record_id}", access: write, ep: s.deleteUsageRecord},
 	}
 }
 

@@ -171,8 +171,9 @@ func (s *Sim) Now() time.Time {
 	return time.Now().UTC().Add(s.offset)
 }
 
-// Advance moves the simulated clock forward by d (negative values are ignored: time only moves forward) and
-// runs the scheduled orders that have come due.
+// Advance moves the simulated clock forward by d (negative values are ignored: time only moves forward), runs
+// the scheduled orders that have come due and processes the usage records whose billing period has ended
+// (runDueOrdersLocked).
 func (s *Sim) Advance(d time.Duration) time.Time {
 	s.clockMu.Lock()
 	if d > 0 {

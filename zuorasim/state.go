@@ -13,20 +13,24 @@ type store struct {
 
 	customFields map[string]map[string]bool // object -> defined custom field names
 
-	accounts       []*Account          // creation order
-	accountsByID   map[string]*Account // id -> account
-	accountsByNum  map[string]*Account // account_number -> account
-	contacts       map[string]*Contact // id -> contact
-	accountSeq     int                 // last generated account number
-	paymentTerms   []PaymentTerm
-	paymentMethods map[string]bool // ids of payment methods (collection to come); referenced by accounts
-	currencies     []string        // currencies enabled in the tenant
-	cat            catalogStore    // products, plans, charges (= prices), units of measure: catalog.go
-	ord            orderStore      // subscriptions, orders, invoices, payments, notifications: orders.go
+	accounts      []*Account          // creation order
+	accountsByID  map[string]*Account // id -> account
+	accountsByNum map[string]*Account // account_number -> account
+	contacts      map[string]*Contact // id -> contact
+	accountSeq    int                 // last generated account number
+	paymentTerms  []PaymentTerm
+	// payment methods (payment_methods.go), in creation order and by id; accounts and orders reference them
+	paymentMethods     []*PaymentMethod
+	paymentMethodsByID map[string]*PaymentMethod
+	signer             *hostedPageSigner // the tenant's hosted-page key pair (hosted_pages.go); kept by reset
+	currencies         []string          // currencies enabled in the tenant
+	cat                catalogStore      // products, plans, charges (= prices), units of measure: catalog.go
+	ord                orderStore        // subscriptions, orders, invoices, payments, notifications: orders.go
+	usage              usageStore        // usage records: usage.go
 }
 
 func newStore(customFields map[string][]string, currencies []string) *store {
-	st := &store{}
+	st := &store{signer: &hostedPageSigner{}}
 	st.reset(customFields, currencies)
 	return st
 }
@@ -47,10 +51,12 @@ func (st *store) reset(customFields map[string][]string, currencies []string) {
 	st.contacts = map[string]*Contact{}
 	st.accountSeq = 0
 	st.paymentTerms = defaultPaymentTerms()
-	st.paymentMethods = map[string]bool{}
+	st.paymentMethods = nil
+	st.paymentMethodsByID = map[string]*PaymentMethod{}
 	st.currencies = normalizeCurrencies(currencies)
 	st.cat = newCatalogStore()
 	st.ord = newOrderStore()
+	st.usage = newUsageStore()
 }
 
 func (st *store) defineCustomField(object, name string) {
@@ -83,8 +89,8 @@ type State struct {
 	Orders                  []V1Order        `json:"orders"`
 	Invoices                []V1Invoice      `json:"invoices"`
 	Payments                []V1Payment      `json:"payments"`
-	PaymentMethods          []any            `json:"paymentMethods"`
-	UsageRecords            []any            `json:"usageRecords"`
+	PaymentMethods          []PaymentMethod  `json:"paymentMethods"`
+	UsageRecords            []UsageRecord    `json:"usageRecords"`
 	EventTriggers           []any            `json:"eventTriggers"`
 	CalloutTemplates        []any            `json:"calloutTemplates"`
 	NotificationDefinitions []any            `json:"notificationDefinitions"`
@@ -97,15 +103,16 @@ func (s *Sim) State() State {
 	s.store.mu.RLock()
 	defer s.store.mu.RUnlock()
 	st := State{
-		Accounts:       make([]Account, 0, len(s.store.accounts)),
-		PaymentMethods: []any{},
-		UsageRecords:   []any{}, EventTriggers: []any{}, CalloutTemplates: []any{}, NotificationDefinitions: []any{},
+		Accounts:      make([]Account, 0, len(s.store.accounts)),
+		EventTriggers: []any{}, CalloutTemplates: []any{}, NotificationDefinitions: []any{},
 		CustomObjectDefinitions: []any{}, CalloutHistory: []any{},
 	}
 	for _, a := range s.store.accounts {
 		st.Accounts = append(st.Accounts, s.store.renderAccount(a, expandSet{"bill_to": true, "sold_to": true}))
 	}
 	s.store.catalogState(&st, s.today())
-	s.store.orderState(&st, s.today())
+	s.store.orderState(&st, s.today()) // payments included
+	st.PaymentMethods = s.store.paymentMethodState()
+	st.UsageRecords = s.store.usageState(s.today())
 	return st
 }
