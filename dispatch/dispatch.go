@@ -86,7 +86,9 @@ type Router struct {
 }
 
 // NewRouter returns an empty router.
-func NewRouter() *Router { return &Router{routes: map[string]Handler{}, ordering: map[string]Ordering{}} }
+func NewRouter() *Router {
+	return &Router{routes: map[string]Handler{}, ordering: map[string]Ordering{}}
+}
 
 // Use adds middlewares that wrap every route, outermost first. Routes registered before and after see them alike.
 func (r *Router) Use(mw ...Middleware) { r.mw = append(r.mw, mw...) }

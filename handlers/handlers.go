@@ -57,6 +57,9 @@ func Register(r *dispatch.Router, d Deps) {
 	r.Handle(events.TypeStiggCustomerCreated, c)
 	r.Handle(events.TypeStiggCustomerUpdated, c)
 	r.Handle(events.TypeStiggPackagePublished, &packages{deps: d})
+	// A payment method event carries the customer's current choice (Latest); payment requests are each their own.
+	r.Handle(events.TypeStiggPaymentMethodAttached, &paymentMethods{deps: d})
+	r.HandleEach(events.TypeStiggPaymentRequested, &payments{deps: d})
 	subs := newSubscriptions(d)
 	r.Handle(events.TypeStiggSubscriptionCreated, subs)
 	r.Handle(events.TypeStiggSubscriptionUpdated, subs)

@@ -25,6 +25,7 @@ import (
 const (
 	SubjectOrderPreview = "zuorasync.rpc.order.preview"
 	SubjectNextInvoice  = "zuorasync.rpc.subscription.preview_next_invoice"
+	SubjectHostedPage   = "zuorasync.rpc.checkout.hosted_page"
 
 	// HeaderTimeout lets a caller say how long it will wait (a Go duration, e.g. "3s"); the answer comes before.
 	HeaderTimeout = "Zuorasync-Timeout"
@@ -64,7 +65,7 @@ type Server struct {
 }
 
 // Start registers the endpoints on nc. Stop ends them.
-func Start(nc *nats.Conn, previews *handlers.Previews, cfg Config) (*Server, error) {
+func Start(nc *nats.Conn, previews *handlers.Previews, checkout *handlers.Checkout, cfg Config) (*Server, error) {
 	if cfg.DefaultTimeout <= 0 {
 		cfg.DefaultTimeout = 10 * time.Second
 	}
@@ -81,7 +82,7 @@ func Start(nc *nats.Conn, previews *handlers.Previews, cfg Config) (*Server, err
 	s := &Server{nc: nc, cfg: cfg, slots: make(chan struct{}, cfg.Concurrency), ctx: ctx, cancel: cancel}
 	svc, err := micro.AddService(nc, micro.Config{
 		Name: "zuorasync", Version: "0.1.0",
-		Description: "zuora-sync request/reply: order and next-invoice previews priced by Zuora",
+		Description: "zuora-sync request/reply: order and next-invoice previews priced by Zuora, hosted payment pages",
 		QueueGroup:  "zuorasync-rpc",
 	})
 	if err != nil {
@@ -95,6 +96,7 @@ func Start(nc *nats.Conn, previews *handlers.Previews, cfg Config) (*Server, err
 	}{
 		{"order-preview", SubjectOrderPreview, endpoint(cfg.Logger, previews.PreviewOrder)},
 		{"next-invoice-preview", SubjectNextInvoice, endpoint(cfg.Logger, previews.PreviewNextInvoice)},
+		{"checkout-hosted-page", SubjectHostedPage, endpoint(cfg.Logger, checkout.HostedPage)},
 	}
 	for _, e := range endpoints {
 		if err := svc.AddEndpoint(e.name, micro.HandlerFunc(func(r micro.Request) { s.serve(r, e.handle) }),
@@ -191,28 +193,28 @@ type answerFunc func(ctx context.Context, subject string, body []byte) (out any,
 
 // call is one request as the payload of a dispatch.Input, so a preview runs through the same middleware as an
 // event; the answer comes back in it.
-type call[Req any] struct {
+type call[Req, Ans any] struct {
 	req    Req
-	answer *handlers.Preview
+	answer Ans
 	trace  zuoraapi.Trace
 }
 
-func (*call[Req]) Validate() error { return nil } // the preview validates what it takes
+func (*call[Req, Ans]) Validate() error { return nil } // the service validates what it takes
 
 // endpoint expresses one preview as a dispatch.Handler behind Recover (a panic fails its request with an error
 // instead of killing every request of the process) and ZuoraContext (each request's own id is the idempotency
 // base and track id of its Zuora calls, as an event's id is for a handler).
-func endpoint[Req any](log *slog.Logger, preview func(context.Context, *Req) (*handlers.Preview, error)) answerFunc {
+func endpoint[Req, Ans any](log *slog.Logger, answer func(context.Context, *Req) (Ans, error)) answerFunc {
 	h := dispatch.Chain(dispatch.HandlerFunc(func(ctx context.Context, in *dispatch.Input) (*dispatch.Result, error) {
-		c := in.Payload.(*call[Req])
+		c := in.Payload.(*call[Req, Ans])
 		var err error
-		c.answer, err = preview(ctx, &c.req)
+		c.answer, err = answer(ctx, &c.req)
 		return nil, err
 	}), dispatch.Recover(), dispatch.ZuoraContext(func(in *dispatch.Input) dispatch.ZuoraCall {
-		return dispatch.ZuoraCall{EventID: in.Event.ID(), Trace: &in.Payload.(*call[Req]).trace}
+		return dispatch.ZuoraCall{EventID: in.Event.ID(), Trace: &in.Payload.(*call[Req, Ans]).trace}
 	}))
 	return func(ctx context.Context, subject string, body []byte) (any, []string, error) {
-		c := &call[Req]{}
+		c := &call[Req, Ans]{}
 		if err := decodeStrict(body, &c.req); err != nil {
 			return nil, nil, err
 		}

@@ -77,7 +77,7 @@ func (e *env) start(p *handlers.Previews, cfg Config) {
 	if cfg.Logger == nil {
 		cfg.Logger = quiet
 	}
-	srv, err := Start(e.nc, p, cfg)
+	srv, err := Start(e.nc, p, handlers.NewCheckout(e.deps), cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}

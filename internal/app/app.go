@@ -86,6 +86,7 @@ type App struct {
 	Router   *dispatch.Router
 	Runner   *consumer.Runner
 	Previews *handlers.Previews
+	Checkout *handlers.Checkout
 	Registry *prometheus.Registry
 
 	cfg     Config
@@ -165,6 +166,7 @@ func (a *App) build(ctx context.Context, cfg Config) error {
 	a.Router = dispatch.NewRouter()
 	handlers.Register(a.Router, deps)
 	a.Previews = handlers.NewPreviews(deps)
+	a.Checkout = handlers.NewCheckout(deps)
 	rc := cfg.Runner
 	if rc.Logger == nil {
 		rc.Logger = cfg.Logger
@@ -228,7 +230,7 @@ func (a *App) zuoraClient(cfg Config) error {
 // /healthz and /readyz when MetricsAddr is set. It returns an error wrapping consumer.ErrConnectionClosed when the
 // NATS connection closes for good, so the process exits instead of idling.
 func (a *App) Run(ctx context.Context) error {
-	srv, err := rpc.Start(a.NC, a.Previews, rpc.Config{Logger: a.log.With("component", "rpc")})
+	srv, err := rpc.Start(a.NC, a.Previews, a.Checkout, rpc.Config{Logger: a.log.With("component", "rpc")})
 	if err != nil {
 		return err
 	}
