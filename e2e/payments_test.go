@@ -95,3 +95,39 @@ func TestPaymentsAreMadeOncePerRequest(t *testing.T) {
 		t.Fatalf("payments %+v, want the electronic one through %s", pays, pmID)
 	}
 }
+
+// A payment method collected by Zuora's hosted page under another account is moved to the customer's account and
+// becomes its default; attaching it again changes nothing.
+func TestHostedPagePaymentMethodIsMovedAndMadeDefault(t *testing.T) {
+	h, a := subscriptionWorld(t)
+	ctx, cancel := context.WithTimeout(zuoraapi.WithEventID(context.Background(), "test-setup"), 10*time.Second)
+	defer cancel()
+	other, err := a.Zuora.CreateAccount(ctx, "other", &zuoraapi.AccountCreateRequest{Name: "Page Holder", Currency: "USD",
+		BillTo: &zuoraapi.Contact{FirstName: "Page", LastName: "Holder"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := a.Zuora.CreatePaymentMethod(ctx, "pm", zuoraapi.NewCcRefPaymentMethod(other.ID, "cus_page", "pm_page",
+		&zuoraapi.CcRefCardRequest{Brand: "visa", ExpiryMonth: 3, ExpiryYear: 2032}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	attach := &events.PaymentMethodAttached{CustomerID: "cust-sub", SetAsDefault: true, ZuoraPaymentMethodID: pm.ID}
+	for i, want := range []string{"updated", "unchanged"} {
+		ev := h.newEvent(events.TypeStiggPaymentMethodAttached, pm.ID, "cust-sub", attach)
+		h.publish(ev)
+		typ, out := h.waitOutcome(ev.ID(), 30*time.Second)
+		if typ != events.TypeOutPaymentMethodSynced || out.Action != want || out.Zuora[events.ZuoraPaymentMethodID] != pm.ID {
+			t.Fatalf("attach %d: %s %+v, want %s", i+1, typ, out, want)
+		}
+	}
+	got, err := a.Zuora.GetPaymentMethod(ctx, pm.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := accountsWithCustomer(h.simState(), "cust-sub")[0]
+	if got.AccountID != acct["id"] || acct["default_payment_method_id"] != pm.ID {
+		t.Fatalf("payment method on %s, account default %v; want it moved to %v and default", got.AccountID,
+			acct["default_payment_method_id"], acct["id"])
+	}
+}
