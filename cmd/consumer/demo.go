@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -23,6 +24,8 @@ import (
 	"github.com/zuora-sync/zuora-sync/internal/app"
 	"github.com/zuora-sync/zuora-sync/internal/envvar"
 	"github.com/zuora-sync/zuora-sync/rpc"
+	"github.com/zuora-sync/zuora-sync/zuoraapi"
+	"github.com/zuora-sync/zuora-sync/zuorasim"
 )
 
 // runDemo is `make run`: the whole system in one process with no configuration — an embedded JetStream server,
@@ -101,6 +104,9 @@ func runDemo(ctx context.Context, args []string, out io.Writer, log *slog.Logger
 	if err := demoSubscription(ctx, out, a); err != nil {
 		return err
 	}
+	if err := demoPayment(ctx, out, a); err != nil {
+		return err
+	}
 	printHowTo(out, natsURL, a.SimURL)
 	if *exit {
 		return nil
@@ -154,7 +160,13 @@ func readSample(name string, v any) error {
 }
 
 func publish(ctx context.Context, a *app.App, eventType, id string, data events.Payload) error {
-	ev, err := events.New(eventType, "/zuora-sync/demo", id, id, data)
+	return publishAs(ctx, a, eventType, id, id, data)
+}
+
+// publishAs publishes an event about subject in the ordering of key (the customer id for payments).
+func publishAs(ctx context.Context, a *app.App, eventType, subject, key string, data events.Payload) error {
+	id := subject
+	ev, err := events.New(eventType, "/zuora-sync/demo", subject, key, data)
 	if err != nil {
 		return fmt.Errorf("sample %s: %w", id, err)
 	}
@@ -348,4 +360,66 @@ Then look at Zuora and at what zuora-sync reported:
   go run ./cmd/consumer dlq list
 
 `, natsURL, simURL)
+}
+
+// demoPayment pays cust-acme's first invoice through io.stigg.payment.requested (an external payment, as a bank
+// transfer recorded in Stigg would be) and signs a hosted payment page for the customer.
+func demoPayment(ctx context.Context, out io.Writer, a *app.App) error {
+	acct, err := a.IDs.Get(ctx, "customer", "cust-acme")
+	if err != nil {
+		return fmt.Errorf("cust-acme's account: %w", err)
+	}
+	var inv *zuorasim.V1Invoice
+	for _, i := range a.Sim.Invoices() {
+		if i.AccountID == acct.ZuoraID && i.Balance > 0 {
+			inv = &i
+			break
+		}
+	}
+	if inv == nil {
+		return errors.New("cust-acme has no open invoice to pay")
+	}
+	req := &events.PaymentRequested{CustomerID: "cust-acme", InvoiceNumber: inv.InvoiceNumber,
+		Amount: events.DecimalPtr(strconv.FormatFloat(inv.Balance, 'f', -1, 64)), Currency: inv.Currency,
+		Kind: events.PaymentExternal, Reference: "demo bank transfer"}
+	if err := publishAs(ctx, a, events.TypeStiggPaymentRequested, inv.InvoiceNumber, "cust-acme", req); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		paid := false
+		for _, i := range a.Sim.Invoices() {
+			paid = paid || i.InvoiceNumber == inv.InvoiceNumber && i.Balance == 0
+		}
+		if paid {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("invoice %s not paid after 30s: see `go run ./cmd/consumer dlq list`", inv.InvoiceNumber)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	fmt.Fprintf(out, "\nPayment: invoice %s of cust-acme (%.2f %s) paid through %s\n", inv.InvoiceNumber, inv.Balance,
+		inv.Currency, events.TypeStiggPaymentRequested)
+
+	body, _ := json.Marshal(handlers.HostedPageRequest{CustomerID: "cust-acme"})
+	resp, err := a.NC.RequestMsgWithContext(ctx, &nats.Msg{Subject: rpc.SubjectHostedPage, Data: body})
+	if err != nil {
+		return fmt.Errorf("hosted page: %w", err)
+	}
+	var page handlers.HostedPage
+	if err := json.Unmarshal(resp.Data, &page); err != nil || page.Signature == "" {
+		return fmt.Errorf("hosted page answered %s", resp.Data)
+	}
+	sig := &zuoraapi.RSASignature{Signature: page.Signature, Token: page.Token, TenantID: page.TenantID, Key: page.Key}
+	verified := "verified with the page's public key"
+	if err := zuoraapi.VerifyHostedPageSignature(sig, page.URL, page.PageID); err != nil {
+		verified = "NOT verified: " + err.Error()
+	}
+	fmt.Fprintf(out, "Hosted payment page for cust-acme via %s: page %s, signature %s\n", rpc.SubjectHostedPage, page.PageID, verified)
+	return nil
 }
