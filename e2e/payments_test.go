@@ -12,6 +12,7 @@ import (
 	"github.com/zuora-sync/zuora-sync/events"
 	"github.com/zuora-sync/zuora-sync/topology"
 	"github.com/zuora-sync/zuora-sync/zuoraapi"
+	"github.com/zuora-sync/zuora-sync/zuorasim"
 )
 
 // invoiceOf creates a Pro subscription billed now and returns its first invoice.
@@ -86,9 +87,14 @@ func TestPaymentsAreMadeOncePerRequest(t *testing.T) {
 	inv2 := invoiceOf(t, h, "sub-pay-2")
 	elec := &events.PaymentRequested{CustomerID: "cust-sub", InvoiceNumber: inv2.InvoiceNumber,
 		Amount: events.DecimalPtr(inv2.Balance.String()), Currency: "USD", Kind: events.PaymentElectronic, PaymentMethodID: pmID}
+	// Zuora commits the payment but the answer is lost, then rate-limits the retry: still one payment.
+	h.sim.InjectFault(zuorasim.Fault{Method: "POST", PathPrefix: "/v1/payments", Status: 503, AfterCommit: true, Times: 1})
+	h.sim.InjectFault(zuorasim.Fault{Method: "GET", PathPrefix: "/v1/payments", Status: 429, RetryAfter: 1, Times: 1})
 	eEv := h.newEvent(events.TypeStiggPaymentRequested, inv2.InvoiceNumber, "cust-sub", elec)
 	h.publish(eEv)
-	if typ, out := h.waitOutcome(eEv.ID(), 30*time.Second); typ != events.TypeOutPaymentSynced || out.Action != "created" {
+	// The retry finds the payment its lost answer made (by reference) and reports it.
+	if typ, out := h.waitOutcome(eEv.ID(), 30*time.Second); typ != events.TypeOutPaymentSynced ||
+		out.Zuora[events.ZuoraPaymentNumber] == "" {
 		t.Fatalf("electronic payment: %s %+v", typ, out)
 	}
 	if pays := h.sim.Payments(); len(pays) != 2 || pays[1].Type != "Electronic" || pays[1].PaymentMethodID != pmID {
