@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -60,7 +61,7 @@ type keyRecord struct {
 type guard struct {
 	kv     jetstream.KeyValue
 	holder string        // this process
-	hold   time.Duration // how long a claim lasts: the handler timeout plus the ack wait
+	hold   time.Duration // how long a claim lasts unless renewed: the ack wait
 	now    func() time.Time
 }
 
@@ -169,7 +170,27 @@ func (r *Runner) guardMiddleware(d *delivery) dispatch.Middleware {
 				}
 				return nil, err
 			}
+			// The claim lasts one ack wait and is extended with every renewal of the message's lease, so a crashed
+			// holder blocks its key no longer than the server takes to redeliver its message.
+			var claimMu sync.Mutex
+			if d.lease != nil {
+				d.lease.alsoRenew(func() {
+					claimMu.Lock()
+					defer claimMu.Unlock()
+					rec.Inflight.Until = g.now().Add(g.hold)
+					wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+					defer cancel()
+					if next, err := g.write(wctx, key, rec, rev); err == nil {
+						rev = next
+					}
+				})
+			}
 			res, herr := next.Handle(ctx, in)
+			if d.lease != nil {
+				d.lease.alsoRenew(nil)
+			}
+			claimMu.Lock()
+			defer claimMu.Unlock()
 			// The claim is released on every way out; a success also records the origin. The write uses a
 			// context of its own: the handler's may have ended with its deadline.
 			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

@@ -26,6 +26,15 @@ type lease struct {
 	mu      sync.Mutex
 	renewed time.Time
 	lost    error
+	// onRenew, when set, runs after each successful renewal (the ordering guard extends its claim on the key).
+	onRenew func()
+}
+
+// alsoRenew makes every later renewal run fn too.
+func (l *lease) alsoRenew(fn func()) {
+	l.mu.Lock()
+	l.onRenew = fn
+	l.mu.Unlock()
 }
 
 // safetyMargin is kept between the last renewal and the server's deadline, for clock steps and the time a
@@ -87,6 +96,12 @@ func (l *lease) heartbeat(ctx context.Context, msg jetstream.Msg, connected func
 			return false
 		}
 		l.renewedAt(sent)
+		l.mu.Lock()
+		renew := l.onRenew
+		l.mu.Unlock()
+		if renew != nil {
+			renew()
+		}
 		return true
 	})
 	return func() { cancel(); wait() }

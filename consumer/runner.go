@@ -225,7 +225,7 @@ func (r *Runner) provision(ctx context.Context) error {
 		return err
 	}
 	r.parked, r.idem = &parking{kv: b.Parked}, &idemGens{kv: b.Idem}
-	r.guard = &guard{kv: b.Applied, holder: r.instance, hold: r.cfg.HandlerTimeout + r.cfg.Topology.AckWait, now: time.Now}
+	r.guard = &guard{kv: b.Applied, holder: r.instance, hold: r.cfg.Topology.AckWait, now: time.Now}
 	if r.retryStream, err = r.js.Stream(ctx, topology.StreamRetry); err != nil {
 		return fmt.Errorf("stream %s: %w", topology.StreamRetry, err)
 	}

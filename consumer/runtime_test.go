@@ -468,3 +468,61 @@ func TestCardDataIsRefusedAndNotStored(t *testing.T) {
 		t.Fatalf("outcome %q, want a failed outcome", got)
 	}
 }
+
+// A holder that died mid-handler blocks its key only until its claim expires (one ack wait, renewed while alive),
+// not for the handler timeout.
+func TestAClaimOfADeadHolderExpiresAfterOneAckWait(t *testing.T) {
+	e := newRuntimeEnv(t)
+	h := &recorder{}
+	e.router.Handle(events.TypeStiggCustomerUpdated, h)
+	now := time.Now()
+	e.r.guard.now = func() time.Time { return now }
+	key := guardRecordKey(topology.StreamStigg, "cust-1")
+	dead := keyRecord{Inflight: &inflightClaim{Holder: "dead-instance", EventID: "e0", Origin: "STIGG/1/1", Since: now,
+		Until: now.Add(e.r.guard.hold)}}
+	if _, err := e.r.guard.write(e.ctx, key, dead, 0); err != nil {
+		t.Fatal(err)
+	}
+	m := e.delivery(events.TypeStiggCustomerUpdated, "e1", "cust-1", customer("cust-1", "a"))
+	e.process(m)
+	if acked, naks, _ := m.state(); acked || naks != 1 {
+		t.Fatalf("while the claim lives: acked %v naks %d", acked, naks)
+	}
+	if e.r.guard.hold != e.r.cfg.Topology.AckWait {
+		t.Fatalf("claims last %s, want one ack wait (%s)", e.r.guard.hold, e.r.cfg.Topology.AckWait)
+	}
+	now = now.Add(e.r.guard.hold + time.Second)
+	m2 := redeliver(m)
+	e.process(m2)
+	if acked, _, _ := m2.state(); !acked || len(h.list()) != 1 {
+		t.Fatalf("after the claim expired: acked %v applied %v", acked, h.list())
+	}
+}
+
+// A live holder's claim is renewed with its lease, so a handler longer than the ack wait still keeps the key.
+func TestALiveHoldersClaimIsRenewed(t *testing.T) {
+	e := newRuntimeEnv(t)
+	e.r.cfg.Topology.AckWait, e.r.guard.hold = time.Second, time.Second
+	release := make(chan struct{})
+	h := &recorder{fn: func(_ context.Context, in *dispatch.Input) error {
+		if in.Event.ID() == "slow" {
+			<-release
+		}
+		return nil
+	}}
+	e.router.Handle(events.TypeStiggCustomerUpdated, h)
+	slow := e.delivery(events.TypeStiggCustomerUpdated, "slow", "cust-1", customer("cust-1", "a"))
+	done := make(chan struct{})
+	go func() { defer close(done); e.process(slow) }()
+	time.Sleep(1600 * time.Millisecond) // past the first claim's end: only renewals keep it
+	next := e.delivery(events.TypeStiggCustomerUpdated, "next", "cust-1", customer("cust-1", "b"))
+	e.process(next)
+	if acked, naks, _ := next.state(); acked || naks != 1 {
+		t.Fatalf("the next event ran while the slow one held the key (acked %v naks %d)", acked, naks)
+	}
+	close(release)
+	<-done
+	if acked, _, _ := slow.state(); !acked {
+		t.Fatal("the slow event was not acked")
+	}
+}
