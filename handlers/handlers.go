@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/zuora-sync/zuora-sync/dispatch"
 	"github.com/zuora-sync/zuora-sync/events"
 	"github.com/zuora-sync/zuora-sync/idmap"
@@ -28,6 +30,8 @@ const (
 type Deps struct {
 	Zuora *zuoraapi.Client
 	IDs   *idmap.Store
+	// Usage is the zuorasync-usage KV bucket: the usage counted per subscription, feature and period.
+	Usage jetstream.KeyValue
 	// DefaultCurrency is used for accounts whose Stigg customer has no currency (Zuora requires one).
 	DefaultCurrency string
 	// PaymentTermsTTL bounds how long the tenant's payment terms are cached.
@@ -64,4 +68,6 @@ func Register(r *dispatch.Router, d Deps) {
 	r.Handle(events.TypeStiggSubscriptionCreated, subs)
 	r.Handle(events.TypeStiggSubscriptionUpdated, subs)
 	r.Handle(events.TypeStiggSubscriptionCanceled, subs)
+	// Usage reports are each their own; Zuora gets their totals from the UsageFlusher the process runs.
+	r.HandleEach(events.TypeStiggUsageReported, newUsageReports(d))
 }

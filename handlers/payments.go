@@ -45,7 +45,7 @@ func (h *payments) Handle(ctx context.Context, in *dispatch.Input) (*dispatch.Re
 	}
 	inv, err := h.deps.Zuora.GetInvoice(ctx, p.InvoiceNumber)
 	if zuoraapi.IsNotFound(err) {
-		return nil, dispatch.Permanent(fmt.Errorf("Zuora has no invoice %s", p.InvoiceNumber))
+		return nil, dispatch.Permanent(fmt.Errorf("no invoice %s in Zuora", p.InvoiceNumber))
 	}
 	if err != nil {
 		return nil, describe(err, "read Zuora invoice "+p.InvoiceNumber)
@@ -121,7 +121,7 @@ func (h *paymentMethods) Handle(ctx context.Context, in *dispatch.Input) (*dispa
 	if m.ZuoraPaymentMethodID != "" {
 		pm, err := h.deps.Zuora.GetPaymentMethod(ctx, m.ZuoraPaymentMethodID)
 		if zuoraapi.IsNotFound(err) {
-			return nil, dispatch.Permanent(fmt.Errorf("Zuora has no payment method %s", m.ZuoraPaymentMethodID))
+			return nil, dispatch.Permanent(fmt.Errorf("no payment method %s in Zuora", m.ZuoraPaymentMethodID))
 		}
 		if err != nil {
 			return nil, describe(err, "read Zuora payment method "+m.ZuoraPaymentMethodID)

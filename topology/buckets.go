@@ -21,11 +21,14 @@ const (
 	BucketIdem = "zuorasync-idem"
 	// BucketApplied holds, per entity, the origin of the last event applied: the ordering guard.
 	BucketApplied = "zuorasync-applied"
+	// BucketUsage holds, per subscription, feature and billing period, the usage events counted, their total
+	// and what Zuora was given.
+	BucketUsage = "zuorasync-usage"
 )
 
 // Buckets are the KV buckets the consumer process uses.
 type Buckets struct {
-	IDs, Parked, Idem, Applied jetstream.KeyValue
+	IDs, Parked, Idem, Applied, Usage jetstream.KeyValue
 }
 
 func (t Topology) bucketConfigs() []jetstream.KeyValueConfig {
@@ -35,6 +38,8 @@ func (t Topology) bucketConfigs() []jetstream.KeyValueConfig {
 		// Longer than Zuora keeps an idempotency key (24 h).
 		{Bucket: BucketIdem, Description: "zuora-sync: idempotency-key generation of events whose Zuora write was refused", TTL: 48 * time.Hour},
 		{Bucket: BucketApplied, Description: "zuora-sync: origin (stream, epoch, sequence) of the last event applied per entity"},
+		// No TTL: the events kept are what dedupes a replay, however late.
+		{Bucket: BucketUsage, Description: "zuora-sync: usage counted per subscription, feature and billing period, and what Zuora was given"},
 	}
 }
 
@@ -51,7 +56,7 @@ func EnsureBuckets(ctx context.Context, js jetstream.JetStream, t Topology) (*Bu
 		}
 		kvs = append(kvs, kv)
 	}
-	return &Buckets{IDs: kvs[0], Parked: kvs[1], Idem: kvs[2], Applied: kvs[3]}, nil
+	return &Buckets{IDs: kvs[0], Parked: kvs[1], Idem: kvs[2], Applied: kvs[3], Usage: kvs[4]}, nil
 }
 
 func ensureBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {

@@ -140,7 +140,7 @@ func TestBucketsReadFromTheLeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, kv := range []jetstream.KeyValue{b.IDs, b.Parked, b.Idem, b.Applied} {
+	for _, kv := range []jetstream.KeyValue{b.IDs, b.Parked, b.Idem, b.Applied, b.Usage} {
 		s, err := js.Stream(ctx, "KV_"+kv.Bucket())
 		if err != nil {
 			t.Fatal(err)

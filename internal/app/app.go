@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -54,25 +55,34 @@ type Config struct {
 
 	RateLimit ratelimit.Config
 	Runner    consumer.Config
-	Handlers  handlers.Deps // Zuora and IDs are filled in by New
+	Handlers  handlers.Deps // Zuora, IDs and Usage are filled in by New
+	// UsageFlushInterval is how often usage totals are written to Zuora (USAGE_FLUSH_INTERVAL); default 5 s.
+	UsageFlushInterval time.Duration
 
 	// MetricsAddr serves /metrics when set.
 	MetricsAddr string
 	Logger      *slog.Logger
+
+	envErr error // a malformed variable FromEnv read; New reports it
 }
 
 // FromEnv reads the contract's environment variables (docs/CONTRACT.md).
 func FromEnv() Config {
+	flush, err := envvar.Duration("USAGE_FLUSH_INTERVAL", defaultUsageFlushInterval)
 	return Config{
-		NATSURL:           os.Getenv("NATS_URL"),
-		DataDir:           envvar.Or("ZUORASYNC_DATA_DIR", "./data"),
-		ZuoraBaseURL:      os.Getenv("ZUORA_BASE_URL"),
-		ZuoraClientID:     os.Getenv("ZUORA_CLIENT_ID"),
-		ZuoraClientSecret: os.Getenv("ZUORA_CLIENT_SECRET"),
-		SimAddr:           envvar.Or("ZUORASIM_ADDR", "127.0.0.1:8089"),
-		MetricsAddr:       os.Getenv("METRICS_ADDR"),
+		NATSURL:            os.Getenv("NATS_URL"),
+		DataDir:            envvar.Or("ZUORASYNC_DATA_DIR", "./data"),
+		ZuoraBaseURL:       os.Getenv("ZUORA_BASE_URL"),
+		ZuoraClientID:      os.Getenv("ZUORA_CLIENT_ID"),
+		ZuoraClientSecret:  os.Getenv("ZUORA_CLIENT_SECRET"),
+		SimAddr:            envvar.Or("ZUORASIM_ADDR", "127.0.0.1:8089"),
+		MetricsAddr:        os.Getenv("METRICS_ADDR"),
+		UsageFlushInterval: flush,
+		envErr:             err,
 	}
 }
+
+const defaultUsageFlushInterval = 5 * time.Second
 
 // App is a wired consumer process.
 type App struct {
@@ -87,6 +97,8 @@ type App struct {
 	Runner   *consumer.Runner
 	Previews *handlers.Previews
 	Checkout *handlers.Checkout
+	// Usage writes the usage totals to Zuora; Run runs it.
+	Usage    *handlers.UsageFlusher
 	Registry *prometheus.Registry
 
 	cfg     Config
@@ -96,6 +108,9 @@ type App struct {
 
 // New builds the App and provisions the JetStream topology; Run starts consuming.
 func New(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.envErr != nil {
+		return nil, cfg.envErr
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -159,10 +174,11 @@ func (a *App) build(ctx context.Context, cfg Config) error {
 	a.IDs = idmap.New(buckets.IDs)
 
 	deps := cfg.Handlers
-	deps.Zuora, deps.IDs = a.Zuora, a.IDs
+	deps.Zuora, deps.IDs, deps.Usage = a.Zuora, a.IDs, buckets.Usage
 	if deps.Logger == nil {
 		deps.Logger = cfg.Logger
 	}
+	a.Usage = handlers.NewUsageFlusher(deps, handlers.UsageFlushConfig{Interval: cmp.Or(cfg.UsageFlushInterval, defaultUsageFlushInterval)})
 	a.Router = dispatch.NewRouter()
 	handlers.Register(a.Router, deps)
 	a.Previews = handlers.NewPreviews(deps)
@@ -226,10 +242,18 @@ func (a *App) zuoraClient(cfg Config) error {
 	return nil
 }
 
-// Run consumes and answers the request/reply subjects until ctx ends, then drains. It also serves /metrics,
-// /healthz and /readyz when MetricsAddr is set. It returns an error wrapping consumer.ErrConnectionClosed when the
-// NATS connection closes for good, so the process exits instead of idling.
+// Run consumes, answers the request/reply subjects and flushes usage totals to Zuora until ctx ends, then drains.
+// It also serves /metrics, /healthz and /readyz when MetricsAddr is set. It returns an error wrapping
+// consumer.ErrConnectionClosed when the NATS connection closes for good, so the process exits instead of idling.
 func (a *App) Run(ctx context.Context) error {
+	// The usage flusher runs as long as Run does: started with the run's context, waited for on return.
+	flushCtx, stopFlush := context.WithCancel(ctx)
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		_ = a.Usage.Run(flushCtx)
+	}()
+	defer func() { stopFlush(); <-flushed }()
 	srv, err := rpc.Start(a.NC, a.Previews, a.Checkout, rpc.Config{Logger: a.log.With("component", "rpc")})
 	if err != nil {
 		return err

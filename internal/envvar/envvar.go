@@ -1,7 +1,11 @@
 // Package envvar reads the contract's environment variables for every binary the same way.
 package envvar
 
-import "os"
+import (
+	"fmt"
+	"os"
+	"time"
+)
 
 // Or returns the value of the environment variable key, or def when it is unset or empty.
 func Or(key, def string) string {
@@ -9,4 +13,18 @@ func Or(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// Duration reads key as a Go duration ("5s", "250ms"), def when it is unset or empty. A value that is not a
+// positive duration is an error naming the variable, so a typo stops the process instead of being ignored.
+func Duration(key string, def time.Duration) (time.Duration, error) {
+	v := os.Getenv(key)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive Go duration such as 5s or 500ms", key, v)
+	}
+	return d, nil
 }
