@@ -1,9 +1,12 @@
 package handlers
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -127,20 +130,27 @@ func TestUsageTotalsOutOfOrderAndRepeated(t *testing.T) {
 	}
 }
 
-// referenceTotal is the rule computed from scratch: the winning SET plus every DELTA not before it.
+// referenceTotal computes the rule another way than usageTotal: replay the events in time order — at one
+// instant SETs first, in hash order, then DELTAs — with a SET replacing the running total and a DELTA adding to it.
 func referenceTotal(evs []usageEvent) zuoraapi.Amount {
-	var base *usageEvent
-	for i := range evs {
-		if evs[i].set && (base == nil || evs[i].wins(*base)) {
-			base = &evs[i]
+	order := slices.Clone(evs)
+	slices.SortStableFunc(order, func(a, b usageEvent) int {
+		if c := cmp.Compare(a.at, b.at); c != 0 {
+			return c
 		}
-	}
+		if a.set != b.set {
+			if a.set {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(string(a.hash[:]), string(b.hash[:]))
+	})
 	var total zuoraapi.Amount
-	if base != nil {
-		total = base.value
-	}
-	for _, ev := range evs {
-		if !ev.set && (base == nil || ev.at >= base.at) {
+	for _, ev := range order {
+		if ev.set {
+			total = ev.value
+		} else {
 			total = total.Add(ev.value)
 		}
 	}
