@@ -190,10 +190,24 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 	// Keep operator-tuned limits that the contract does not fix; enforce the rest.
 	cfg.MaxAge = max(cfg.MaxAge, have.MaxAge)
 	cfg.Replicas = max(cfg.Replicas, have.Replicas)
+	if streamUpToDate(have, cfg) {
+		// Every instance provisions at start; updating a live stream to the config it already has is not free for
+		// the server (it re-applies the config under traffic), so only a real difference is sent.
+		return nil
+	}
 	if _, err := js.UpdateStream(ctx, cfg); err != nil {
 		return fmt.Errorf("update stream %s: %w", cfg.Name, err)
 	}
 	return nil
+}
+
+// streamUpToDate reports whether have already carries every field this process enforces in want.
+func streamUpToDate(have, want jetstream.StreamConfig) bool {
+	sameTransform := (have.SubjectTransform == nil) == (want.SubjectTransform == nil) &&
+		(want.SubjectTransform == nil || *have.SubjectTransform == *want.SubjectTransform)
+	return sameTransform && have.Description == want.Description && slices.Equal(have.Subjects, want.Subjects) &&
+		have.Retention == want.Retention && have.Storage == want.Storage && have.MaxAge == want.MaxAge &&
+		have.Duplicates == want.Duplicates && have.Replicas == want.Replicas
 }
 
 // Durable consumer names.

@@ -58,6 +58,37 @@ func TestEnsureStreamsPartitionsKeyedSubjects(t *testing.T) {
 	}
 }
 
+// Every instance provisions at start, while others consume: an unchanged topology must not update live streams
+// (the server re-applies a config under traffic), and a changed one still must.
+func TestEnsureStreamsUpdatesOnlyWhatDiffers(t *testing.T) {
+	srv := natstest.Start(t)
+	nc, js := srv.Connect(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	topo := Default()
+	topo.Partitions = 2
+	if err := EnsureStreams(ctx, js, topo); err != nil {
+		t.Fatal(err)
+	}
+	updates, err := nc.SubscribeSync("$JS.EVENT.ADVISORY.STREAM.UPDATED.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := EnsureStreams(ctx, js, topo); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := updates.NextMsg(300 * time.Millisecond); err == nil {
+		t.Fatalf("re-provisioning an unchanged topology updated %s", m.Subject)
+	}
+	topo.MaxAge += time.Hour
+	if err := EnsureStreams(ctx, js, topo); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := updates.NextMsg(2 * time.Second); err != nil {
+		t.Fatalf("a longer MaxAge was not applied: %v", err)
+	}
+}
+
 func TestEnsureConsumerKeepsReplayPosition(t *testing.T) {
 	srv := natstest.Start(t)
 	_, js := srv.Connect(t)
