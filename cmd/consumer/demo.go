@@ -43,6 +43,9 @@ func runDemo(ctx context.Context, args []string, out io.Writer, log *slog.Logger
 	}
 	cfg := app.FromEnv()
 	cfg.Logger = log
+	if os.Getenv("USAGE_FLUSH_INTERVAL") == "" {
+		cfg.UsageFlushInterval = demoUsageFlushInterval // 1 s, not the default 5 s: the usage step waits for the flusher
+	}
 	if cfg.NATSURL == "" {
 		cfg.NATSConfigFile = existing("nats.conf")
 		if cfg.ZuoraBaseURL == "" {
@@ -102,6 +105,9 @@ func runDemo(ctx context.Context, args []string, out io.Writer, log *slog.Logger
 		return err
 	}
 	if err := demoSubscription(ctx, out, a); err != nil {
+		return err
+	}
+	if err := demoUsage(ctx, out, a); err != nil {
 		return err
 	}
 	if err := demoPayment(ctx, out, a); err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,9 +63,20 @@ func TestDemoSyncsSampleCustomers(t *testing.T) {
 	}
 	for _, want := range []string{"Zuora accounts in the simulator (3)", "cust-acme", "Net 30", "cust-globex", "Net 15", "nats --server",
 		"Zuora catalog (4 products, 4 plans, 6 charges)", "stigg-plan-pro", "Pro (Annual)", "API Call usage",
-		"upgrades now to 10 seats", "pending scheduled order", "Order preview", "total 274 EUR"} {
+		"upgrades now to 10 seats", "pending scheduled order", "Order preview", "total 274 EUR",
+		// 7000.5 (the latest SET) + the 107 DELTAs after it, worked out apart from the demo's own arithmetic.
+		"Usage of API calls (sub-acme-pro): 300 reports (12 of them redelivered copies) → usage record ",
+		" in Zuora: quantity 12255.9 API Call, pending; "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
+	}
+	// The 300 reports reach Zuora in a few coalesced writes, not one each.
+	m := regexp.MustCompile(`; (\d+) Zuora usage writes? \(`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("demo output lacks the usage writes:\n%s", out)
+	}
+	if n, _ := strconv.Atoi(m[1]); n < 1 || n > 30 {
+		t.Errorf("%d Zuora usage writes for 300 reports", n)
 	}
 }
