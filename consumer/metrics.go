@@ -21,7 +21,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		handled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "zuorasync_events_handled_total",
-			Help: "Handler attempts by event type and result class (success, transient, permanent, deferred).",
+			Help: "Handler attempts by event type and result class (success, transient, permanent, deferred, wait: Zuora unavailable or limiting).",
 		}, []string{"type", "class"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "zuorasync_handler_duration_seconds",

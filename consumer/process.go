@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -76,22 +77,41 @@ func (r *Runner) process(ctx context.Context, stream string, msg jetstream.Msg) 
 	if !ok {
 		return
 	}
-	h, in, err := r.prepare(ctx, d)
-	if err != nil {
-		r.settle(ctx, d, nil, err)
+	base := d.log
+	for waits := 1; ; waits++ {
+		d.log, d.trace = base, &zuoraapi.Trace{}
+		res, herr, settled := r.attempt(ctx, d)
+		if settled {
+			return
+		}
+		// A wait is not a failure of the event: it is tried again on this delivery, so its attempts stay as they
+		// are however long Zuora is unavailable. The hold ends early on shutdown or a lost connection; settle
+		// then hands it back to the server.
+		if class, floor := r.classify(herr); class == dispatch.ClassWait && r.hold(ctx, d, r.waitDelay(waits, floor), herr) {
+			continue
+		}
+		r.settle(ctx, d, res, herr)
 		return
 	}
+}
+
+// attempt runs the event's handler chain once. settled reports that prepare settled the message itself.
+func (r *Runner) attempt(ctx context.Context, d *delivery) (res *dispatch.Result, herr error, settled bool) {
+	h, in, err := r.prepare(ctx, d)
+	if err != nil {
+		return nil, err, false
+	}
 	if h == nil {
-		return // prepare settled it (parked behind an earlier event)
+		return nil, nil, true // prepare settled it (parked behind an earlier event)
 	}
 	hctx, cancel := context.WithTimeout(ctx, r.cfg.HandlerTimeout)
+	defer cancel()
 	hctx, d.lease = newLease(hctx, r.cfg.Topology.AckWait)
-	stopHeartbeat := d.lease.heartbeat(hctx, msg, r.connected)
-	res, herr := h.Handle(hctx, in)
+	stopHeartbeat := d.lease.heartbeat(hctx, d.msg, r.connected)
+	res, herr = h.Handle(hctx, in)
 	stopHeartbeat()
 	d.lease.release()
-	cancel()
-	r.settle(ctx, d, res, herr)
+	return res, herr, false
 }
 
 func (r *Runner) connected() bool {
@@ -167,4 +187,42 @@ func (r *Runner) orderingKey(d *delivery, ev *event.Event) (string, error) {
 		}
 	}
 	return key, nil
+}
+
+// maxWaitStep bounds one wait of a held event unless Zuora asked for longer (Retry-After): an open breaker lets a
+// probe through after its open timeout, and a busy key is free again within one ack wait.
+const maxWaitStep = 10 * time.Second
+
+func (r *Runner) waitDelay(waits int, floor time.Duration) time.Duration {
+	return max(min(r.cfg.Backoff.Delay(waits, 0), maxWaitStep), floor)
+}
+
+// classify is dispatch.Classify plus the runtime's own wait: another event of the key being handled.
+func (r *Runner) classify(err error) (dispatch.Class, time.Duration) {
+	if errors.Is(err, errKeyBusy) {
+		return dispatch.ClassWait, 0
+	}
+	return dispatch.Classify(err)
+}
+
+// hold keeps the delivery (renewing its ack deadline) for delay, and reports whether it is still this process's
+// to try again: false when ctx ends, the connection drops or the server no longer takes the renewal.
+func (r *Runner) hold(ctx context.Context, d *delivery, delay time.Duration, why error) bool {
+	d.log.Info("waiting, without using an attempt", "reason", why, "retry_in", delay.Round(time.Millisecond))
+	deadline := time.NewTimer(delay)
+	defer deadline.Stop()
+	renew := time.NewTicker(max(r.cfg.Topology.AckWait/3, 10*time.Millisecond))
+	defer renew.Stop()
+	for {
+		if !r.connected() || d.msg.InProgress() != nil {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-deadline.C:
+			return true
+		case <-renew.C:
+		}
+	}
 }

@@ -173,7 +173,7 @@ func TestRedriveOfASupersededEventNeedsAnOverride(t *testing.T) {
 }
 
 // Defect 6: a consumer reset lets the server deliver a key's next event while the previous one is still being
-// handled; the guard's claim keeps the second waiting, without using up its attempts.
+// handled; the guard's claim keeps the second waiting on its delivery, without using up its attempts.
 func TestTwoEventsOfAKeyNeverRunAtOnce(t *testing.T) {
 	e := newRuntimeEnv(t)
 	release := make(chan struct{})
@@ -198,13 +198,19 @@ func TestTwoEventsOfAKeyNeverRunAtOnce(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); e.process(e1) }()
 	waitFor(t, func() bool { return running.Load() == 1 })
-	e.process(e2) // what a reset consumer delivers meanwhile
-	if acked, naks, _ := e2.state(); acked || naks != 1 {
-		t.Fatalf("second event of the key: acked %v naks %d, want one short retry", acked, naks)
+	second := make(chan struct{})
+	go func() { defer close(second); e.process(e2) }() // what a reset consumer delivers meanwhile
+	// e2 waits on its delivery, renewing it, while e1 holds the key.
+	waitFor(t, func() bool { e2.mu.Lock(); defer e2.mu.Unlock(); return e2.progress >= 2 })
+	if acked, naks, _ := e2.state(); acked || naks != 0 || len(h.list()) != 0 {
+		t.Fatalf("second event of the key while the first runs: acked %v naks %d applied %v", acked, naks, h.list())
 	}
 	close(release)
 	<-done
-	e.process(redeliver(e2))
+	<-second
+	if acked, naks, _ := e2.state(); !acked || naks != 0 {
+		t.Fatalf("second event: acked %v naks %d, want applied on the same delivery", acked, naks)
+	}
 	if got := h.list(); strings.Join(got, ",") != "e1,e2" || maxRunning.Load() != 1 {
 		t.Fatalf("applied %v with up to %d at once, want e1,e2 one at a time", got, maxRunning.Load())
 	}
@@ -475,27 +481,31 @@ func TestAClaimOfADeadHolderExpiresAfterOneAckWait(t *testing.T) {
 	e := newRuntimeEnv(t)
 	h := &recorder{}
 	e.router.Handle(events.TypeStiggCustomerUpdated, h)
-	now := time.Now()
-	e.r.guard.now = func() time.Time { return now }
+	var now atomic.Pointer[time.Time]
+	start := time.Now()
+	now.Store(&start)
+	e.r.guard.now = func() time.Time { return *now.Load() }
 	key := guardRecordKey(topology.StreamStigg, "cust-1")
-	dead := keyRecord{Inflight: &inflightClaim{Holder: "dead-instance", EventID: "e0", Origin: "STIGG/1/1", Since: now,
-		Until: now.Add(e.r.guard.hold)}}
+	dead := keyRecord{Inflight: &inflightClaim{Holder: "dead-instance", EventID: "e0", Origin: "STIGG/1/1", Since: start,
+		Until: start.Add(e.r.guard.hold)}}
 	if _, err := e.r.guard.write(e.ctx, key, dead, 0); err != nil {
 		t.Fatal(err)
-	}
-	m := e.delivery(events.TypeStiggCustomerUpdated, "e1", "cust-1", customer("cust-1", "a"))
-	e.process(m)
-	if acked, naks, _ := m.state(); acked || naks != 1 {
-		t.Fatalf("while the claim lives: acked %v naks %d", acked, naks)
 	}
 	if e.r.guard.hold != e.r.cfg.Topology.AckWait {
 		t.Fatalf("claims last %s, want one ack wait (%s)", e.r.guard.hold, e.r.cfg.Topology.AckWait)
 	}
-	now = now.Add(e.r.guard.hold + time.Second)
-	m2 := redeliver(m)
-	e.process(m2)
-	if acked, _, _ := m2.state(); !acked || len(h.list()) != 1 {
-		t.Fatalf("after the claim expired: acked %v applied %v", acked, h.list())
+	m := e.delivery(events.TypeStiggCustomerUpdated, "e1", "cust-1", customer("cust-1", "a"))
+	done := make(chan struct{})
+	go func() { defer close(done); e.process(m) }()
+	waitFor(t, func() bool { m.mu.Lock(); defer m.mu.Unlock(); return m.progress >= 2 })
+	if acked, naks, _ := m.state(); acked || naks != 0 || len(h.list()) != 0 {
+		t.Fatalf("while the claim lives: acked %v naks %d applied %v", acked, naks, h.list())
+	}
+	later := start.Add(e.r.guard.hold + time.Second)
+	now.Store(&later)
+	<-done
+	if acked, naks, _ := m.state(); !acked || naks != 0 || len(h.list()) != 1 {
+		t.Fatalf("after the claim expired: acked %v naks %d applied %v", acked, naks, h.list())
 	}
 }
 
@@ -516,13 +526,19 @@ func TestALiveHoldersClaimIsRenewed(t *testing.T) {
 	go func() { defer close(done); e.process(slow) }()
 	time.Sleep(1600 * time.Millisecond) // past the first claim's end: only renewals keep it
 	next := e.delivery(events.TypeStiggCustomerUpdated, "next", "cust-1", customer("cust-1", "b"))
-	e.process(next)
-	if acked, naks, _ := next.state(); acked || naks != 1 {
+	nextDone := make(chan struct{})
+	go func() { defer close(nextDone); e.process(next) }()
+	waitFor(t, func() bool { next.mu.Lock(); defer next.mu.Unlock(); return next.progress >= 2 })
+	if acked, naks, _ := next.state(); acked || naks != 0 || len(h.list()) != 0 {
 		t.Fatalf("the next event ran while the slow one held the key (acked %v naks %d)", acked, naks)
 	}
 	close(release)
 	<-done
+	<-nextDone
 	if acked, _, _ := slow.state(); !acked {
 		t.Fatal("the slow event was not acked")
+	}
+	if got := strings.Join(h.list(), ","); got != "slow,next" {
+		t.Fatalf("applied %s, want slow,next", got)
 	}
 }

@@ -43,6 +43,7 @@ const (
 // settle is the one place that decides and carries out a message's fate from its handler's result:
 //
 //	success   → publish outcomes, release the entity's parked queue, ack
+//	wait      → (held and tried again by process while it can) NakWithDelay, attempts not checked
 //	transient → NakWithDelay(backoff ≥ Retry-After); dead-letter (exhausted) after MaxAttempts
 //	deferred  → park (copy to the retry stream, ack); dead-letter (exhausted) after MaxDeferrals
 //	permanent → dead-letter: DLQ write, failed outcome, release the parked queue, Term
@@ -50,17 +51,16 @@ const (
 // Each step that writes to JetStream comes before the ack or Term, so a crash in between redelivers the event
 // instead of losing it; when a step fails, the event is retried.
 func (r *Runner) settle(ctx context.Context, d *delivery, res *dispatch.Result, herr error) {
-	class, floor := dispatch.Classify(herr)
+	class, floor := r.classify(herr)
 	switch class {
 	case dispatch.ClassSuccess:
 		r.succeed(ctx, d, res)
+	case dispatch.ClassWait:
+		// process held the event while it could; it now goes back to the server (stopping, or disconnected).
+		// Not a failure: no attempt check.
+		d.log.Info("handing a waiting event back", "reason", herr)
+		_ = d.msg.NakWithDelay(r.waitDelay(1, floor))
 	case dispatch.ClassTransient:
-		if errors.Is(herr, errKeyBusy) {
-			// Waiting for the key's other event is not a failure of this one: it does not use up attempts.
-			d.log.Info("waiting: another event of the key is being handled", "err", herr)
-			_ = d.msg.NakWithDelay(r.cfg.Backoff.Delay(1, 0))
-			return
-		}
 		if d.attempt >= r.cfg.MaxAttempts {
 			r.deadLetter(ctx, d, fmt.Errorf("gave up after %d attempts: %w", d.attempt, herr), DLQExhausted)
 			return

@@ -15,6 +15,10 @@ type (
 	deferred interface{ Deferred() bool }
 	// retryDelayer errors know the least time to wait before the next attempt (Zuora's Retry-After).
 	retryDelayer interface{ RetryDelay() time.Duration }
+	// unavailable errors say the event did not fail: Zuora cannot be called now (an open circuit breaker, a
+	// rate or concurrency limit). Waiting is all there is to do, and it must not use up the event's attempts, or
+	// an outage would dead-letter every event that arrived during it.
+	unavailable interface{ Unavailable() bool }
 )
 
 // Class is what the runtime does with an event after its handler returned.
@@ -29,6 +33,9 @@ const (
 	ClassPermanent
 	// ClassDeferred: a dependency is missing; park the event so its partition moves on.
 	ClassDeferred
+	// ClassWait: the event did not fail, Zuora is unavailable or holding requests back; try again after the
+	// delay without counting an attempt.
+	ClassWait
 )
 
 func (c Class) String() string {
@@ -41,6 +48,8 @@ func (c Class) String() string {
 		return "permanent"
 	case ClassDeferred:
 		return "deferred"
+	case ClassWait:
+		return "wait"
 	}
 	return "unknown"
 }
@@ -62,6 +71,13 @@ func Classify(err error) (Class, time.Duration) {
 		}
 		if d, ok := e.(deferred); ok && d.Deferred() {
 			return ClassDeferred, 0
+		}
+		if u, ok := e.(unavailable); ok && u.Unavailable() {
+			var delay time.Duration
+			if r, ok := e.(retryDelayer); ok {
+				delay = min(max(r.RetryDelay(), 0), MaxRetryDelay)
+			}
+			return ClassWait, delay
 		}
 		if r, ok := e.(retryDelayer); ok {
 			return ClassTransient, min(max(r.RetryDelay(), 0), MaxRetryDelay)

@@ -86,7 +86,7 @@ func TestFailedAccountUpdateIsAnError(t *testing.T) {
 	for _, f := range []struct {
 		status int
 		class  dispatch.Class
-	}{{503, dispatch.ClassTransient}, {429, dispatch.ClassTransient}, {400, dispatch.ClassPermanent}} {
+	}{{503, dispatch.ClassTransient}, {429, dispatch.ClassWait}, {400, dispatch.ClassPermanent}} {
 		e.sim.InjectFault(zuorasim.Fault{Method: "PATCH", PathPrefix: "/v2/accounts/", Status: f.status, Times: 1})
 		_, err := run(&events.Customer{CustomerID: "cust-1", Name: fmt.Sprintf("Ada King %d", f.status)})
 		if err == nil {

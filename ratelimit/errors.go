@@ -25,6 +25,10 @@ func (e *OpenError) Error() string {
 // Is makes errors.Is(err, ErrBreakerOpen) true.
 func (e *OpenError) Is(target error) bool { return target == ErrBreakerOpen }
 
+// Unavailable is true: Zuora was not asked, so nothing about the request failed (the runtime waits without
+// counting an attempt).
+func (e *OpenError) Unavailable() bool { return true }
+
 // PausedError is returned without contacting Zuora when the request would have to wait past its context
 // deadline: Zuora asked us to hold off (Retry-After, an exhausted RateLimit window) or the local requests-per-
 // minute budget is spent. Until says when requests of Class may flow again.
@@ -40,3 +44,9 @@ func (e *PausedError) Error() string {
 
 // RetryAfter is how long from now the pause lasts (never negative).
 func (e *PausedError) RetryAfter() time.Duration { return max(time.Until(e.Until), 0) }
+
+// Unavailable is true: the request was held back for Zuora's limits and never sent.
+func (e *PausedError) Unavailable() bool { return true }
+
+// RetryDelay is RetryAfter, for callers that decide by behaviour.
+func (e *PausedError) RetryDelay() time.Duration { return e.RetryAfter() }

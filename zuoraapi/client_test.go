@@ -280,22 +280,25 @@ func TestNetworkErrorIsTransient(t *testing.T) {
 	}
 }
 
-func TestOpenBreakerIsTransient(t *testing.T) {
+// An open breaker means Zuora is not asked at all: the failure is not the request's (Unavailable), while the 500s
+// that opened it are ordinary transient failures.
+func TestOpenBreakerIsTransientAndUnavailable(t *testing.T) {
 	f := newFake(t, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 500, `{"reasons":[{"code":"50000060","message":"internal error"}]}`)
 	})
 	lim := ratelimit.New(ratelimit.Config{BreakerConsecutiveFailures: 2})
 	c := f.client(t, withLimiter(lim))
 	for range 2 {
-		if err := c.Do(context.Background(), Request{Path: "/v1/accounts/A"}, nil); err == nil {
-			t.Fatal("want 500 error")
+		err := c.Do(context.Background(), Request{Path: "/v1/accounts/A"}, nil)
+		if ze, ok := AsError(err); !ok || ze.Unavailable() {
+			t.Fatalf("a 500 is the request's failure, not unavailability: %v", err)
 		}
 	}
 	err := c.Do(context.Background(), Request{Path: "/v1/accounts/A"}, nil)
 	var oe *ratelimit.OpenError
 	ze, ok := AsError(err)
-	if !ok || ze.Kind != KindTransient || !errors.As(err, &oe) || !errors.Is(err, ratelimit.ErrBreakerOpen) {
-		t.Fatalf("want Transient wrapping OpenError, got %v", err)
+	if !ok || ze.Kind != KindTransient || !errors.As(err, &oe) || !errors.Is(err, ratelimit.ErrBreakerOpen) || !ze.Unavailable() {
+		t.Fatalf("want an unavailable Transient wrapping OpenError, got %v", err)
 	}
 	// The token surface and other surfaces are unaffected.
 	f.setAPI(nil)

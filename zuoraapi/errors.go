@@ -112,6 +112,12 @@ func (e *Error) Permanent() bool { return IsRejection(e) }
 // RetryDelay is the least time Zuora asked the caller to wait (Retry-After); 0 when it did not say.
 func (e *Error) RetryDelay() time.Duration { return e.RetryAfter }
 
+// Unavailable reports that Zuora could not be asked: it answered with its rate or concurrency limit, the limiter
+// held the request back for it, or the surface's circuit breaker is open. Nothing about the request itself failed.
+func (e *Error) Unavailable() bool {
+	return e.Kind == KindRateLimited || errors.Is(e.err, ratelimit.ErrBreakerOpen)
+}
+
 // Refused reports whether Zuora answered a write that carries an idempotency key (POST, PATCH) by saying it did
 // not do it: a 4xx other than 401, 408, 409, 423 and 429, or a V1 body with success:false. The key then holds that
 // refusal. Every other failure — a 5xx, a timeout, a reset connection, a 2xx whose body could not be read or
