@@ -8,9 +8,10 @@ FUZZTIME ?= 10s
 run:
 	$(GO) run ./cmd/consumer demo
 
-## test: every test, with the race detector
+## test: every test, with the race detector; then the tests at scale at full size (they shrink under -race)
 test: vet
 	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -count=1 -timeout 5m -run 'AtScale' ./e2e/
 
 vet:
 	$(GO) vet ./...
