@@ -82,6 +82,12 @@ func (h *usageReports) Handle(ctx context.Context, in *dispatch.Input) (*dispatc
 	if err != nil {
 		return nil, err
 	}
+	if usageExpired(end, h.now()) {
+		return nil, dispatch.Permanent(fmt.Errorf("usage of feature %s on subscription %s at %s belongs to the billing "+
+			"period %s to %s, which ended more than %d days ago: its total is no longer kept, so this report cannot be "+
+			"counted without risking a double count; correct the period in Zuora", u.FeatureID, u.SubscriptionID,
+			u.Timestamp, start, end, int(usageRetention.Hours()/24)))
+	}
 	key := usageKey(u.SubscriptionID, u.FeatureID, start)
 	ev := usageEvent{hash: usageEventHash(in.Event.ID()), at: at.UnixNano(), set: u.Behavior() == events.UpdateSet, value: value}
 	var counted usageCounted

@@ -62,14 +62,17 @@ type UsageFlusher struct {
 	cfg   UsageFlushConfig
 	log   *slog.Logger
 	id    string
+	now   func() time.Time
 
 	seen map[string]seenEntry // owned by the goroutine running rounds
 }
 
 // seenEntry is an entry found clean at rev, or refused by Zuora: look again at rev change or after until.
+// periodEnd tells when a clean one may be deleted (usageRetention).
 type seenEntry struct {
-	rev   uint64
-	until time.Time
+	rev       uint64
+	until     time.Time
+	periodEnd string
 }
 
 // NewUsageFlusher builds the flusher over Deps.Zuora and Deps.Usage.
@@ -77,7 +80,7 @@ func NewUsageFlusher(d Deps, cfg UsageFlushConfig) *UsageFlusher {
 	d = d.withDefaults()
 	host, _ := os.Hostname()
 	return &UsageFlusher{zuora: d.Zuora, store: usageStore{kv: d.Usage}, cfg: cfg.withDefaults(),
-		log: d.Logger.With("component", "usage-flusher"), seen: map[string]seenEntry{},
+		log: d.Logger.With("component", "usage-flusher"), seen: map[string]seenEntry{}, now: time.Now,
 		id: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), uuid.NewString()[:8])}
 }
 
@@ -102,13 +105,15 @@ func (f *UsageFlusher) Run(ctx context.Context) error {
 // UsageFlushStats is what one round did.
 type UsageFlushStats struct {
 	Entries, Examined, Written, Writes, Failed int
-	Duration                                   time.Duration
+	// Pruned counts entries deleted because their period ended more than usageRetention ago and Zuora has them.
+	Pruned   int
+	Duration time.Duration
 }
 
 // Flush runs one round. Entries already being written when ctx ends are finished (each within EntryTimeout), so
 // their claims are released; no new ones are started.
 func (f *UsageFlusher) Flush(ctx context.Context) (UsageFlushStats, error) {
-	start := time.Now()
+	began, start := time.Now(), f.now()
 	var st UsageFlushStats
 	revs, err := f.list(ctx)
 	if err != nil {
@@ -159,7 +164,7 @@ func (f *UsageFlusher) Flush(ctx context.Context) (UsageFlushStats, error) {
 			st.Failed++
 			pause = max(pause, r.pause)
 		case r.clean:
-			f.seen[r.key] = seenEntry{rev: r.rev}
+			f.seen[r.key] = seenEntry{rev: r.rev, periodEnd: r.periodEnd}
 			if r.writes > 0 {
 				st.Written++
 			}
@@ -167,10 +172,11 @@ func (f *UsageFlusher) Flush(ctx context.Context) (UsageFlushStats, error) {
 			f.seen[r.key] = seenEntry{rev: r.rev, until: r.until}
 		}
 	}
-	st.Duration = time.Since(start)
-	if st.Writes > 0 || st.Failed > 0 {
+	st.Pruned = f.prune(ctx, start)
+	st.Duration = time.Since(began)
+	if st.Writes > 0 || st.Failed > 0 || st.Pruned > 0 {
 		f.log.Info("usage flushed", "entries", st.Entries, "examined", st.Examined, "written", st.Written,
-			"writes", st.Writes, "failed", st.Failed, "duration", st.Duration)
+			"writes", st.Writes, "failed", st.Failed, "pruned", st.Pruned, "duration", st.Duration)
 	}
 	if pause > 0 {
 		// Zuora asked to slow down: the next round waits for it.
@@ -180,6 +186,27 @@ func (f *UsageFlusher) Flush(ctx context.Context) (UsageFlushStats, error) {
 		}
 	}
 	return st, nil
+}
+
+// prune deletes the entries known clean whose period is past retention, each only if unchanged since it was
+// seen clean (a report counted meanwhile keeps it).
+func (f *UsageFlusher) prune(ctx context.Context, now time.Time) int {
+	n := 0
+	for k, s := range f.seen {
+		if !s.until.IsZero() || !usageExpired(s.periodEnd, now) || ctx.Err() != nil {
+			continue
+		}
+		ok, err := f.store.purge(ctx, k, s.rev)
+		if err != nil {
+			f.log.Warn("usage entry past retention not deleted; next round tries again", "key", k, "err", err)
+			continue
+		}
+		delete(f.seen, k)
+		if ok {
+			n++
+		}
+	}
+	return n
 }
 
 // list is every key of the bucket with its revision (meta-only: no values are read).
@@ -208,24 +235,28 @@ func (f *UsageFlusher) list(ctx context.Context) (map[string]uint64, error) {
 
 // flushResult is one entry's round: clean at rev, refused until a time, or failed with err.
 type flushResult struct {
-	key    string
-	rev    uint64
-	clean  bool
-	until  time.Time
-	writes int
-	err    error
-	pause  time.Duration
+	key       string
+	rev       uint64
+	periodEnd string
+	clean     bool
+	until     time.Time
+	writes    int
+	err       error
+	pause     time.Duration
 }
 
 var errClaimExpired = errors.New("the usage entry's claim has run out")
 
 func (f *UsageFlusher) flushEntry(ctx context.Context, key string) flushResult {
 	res := flushResult{key: key}
-	now := time.Now()
+	now := f.now()
 	until := now.Add(f.cfg.ClaimTTL)
 	claimed := false
 	e, rev, err := f.store.modify(ctx, key, func(cur *usageEntry) (*usageEntry, bool, error) {
 		claimed, res.clean, res.until = false, false, time.Time{}
+		if cur != nil {
+			res.periodEnd = cur.PeriodEnd
+		}
 		switch {
 		case cur == nil || !cur.dirty():
 			res.clean = true
@@ -248,7 +279,7 @@ func (f *UsageFlusher) flushEntry(ctx context.Context, key string) flushResult {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.EntryTimeout)
 	defer cancel()
 	wctx = zuoraapi.WithFence(zuoraapi.WithEventID(wctx, "usage/"+key), func() error {
-		if time.Now().After(until.Add(-f.cfg.ClaimTTL / 4)) {
+		if f.now().After(until.Add(-f.cfg.ClaimTTL / 4)) {
 			return errClaimExpired
 		}
 		return nil

@@ -35,7 +35,17 @@ const (
 	maxUsagePacked = 768 << 10
 	// usageCASAttempts is how often a change is tried against a moving revision before giving up (transient).
 	usageCASAttempts = 6
+	// usageRetention is how long after its period ended an entry is kept once Zuora has its total; the flusher
+	// then deletes it. A report for a period that ended longer ago is refused (usage.go): what would dedupe it is
+	// gone. It exceeds the input streams' retention (30 days by default), so a replay never reaches a deleted
+	// period's events; only a report published that late can.
+	usageRetention = 90 * 24 * time.Hour
 )
+
+// usageExpired reports whether a period ending (exclusive) on periodEnd is past the retention at now.
+func usageExpired(periodEnd string, now time.Time) bool {
+	return periodEnd != "" && periodEnd <= now.Add(-usageRetention).UTC().Format(time.DateOnly)
+}
 
 // usageKey is the entry's KV key. Deployed entries are found by it: it must never change.
 func usageKey(subscriptionID, featureID, periodStart string) string {
@@ -297,6 +307,19 @@ func (s usageStore) put(ctx context.Context, key string, e *usageEntry, rev uint
 		return 0, fmt.Errorf("usage: put %s: %w", key, err)
 	}
 	return rev, nil
+}
+
+// purge deletes the entry if it is still at revision rev; false when it changed meanwhile.
+func (s usageStore) purge(ctx context.Context, key string, rev uint64) (bool, error) {
+	err := s.kv.Purge(ctx, key, jetstream.LastRevision(rev))
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("usage: purge %s: %w", key, err)
+	}
+	return true, nil
 }
 
 // modify reads the entry (nil when missing), lets change edit it and writes it back when change says so,
