@@ -12,6 +12,10 @@ type route struct {
 
 // routes is the table of every Zuora endpoint the simulator serves: the one place to look for what exists.
 func (s *Sim) routes() []route {
+	return append(append(s.coreRoutes(), s.notificationRoutes()...), s.invoiceReadRoutes()...)
+}
+
+func (s *Sim) coreRoutes() []route {
 	return []route{
 		{pattern: "POST /oauth/token", access: read, ep: s.token}, // tokens live outside the store
 		// accounts.go
