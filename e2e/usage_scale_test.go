@@ -114,16 +114,7 @@ func TestUsageAtScaleTwoInstancesThroughZuoraFaults(t *testing.T) {
 		counted.Round(time.Millisecond), float64(load.messages)/counted.Seconds(), refused)
 
 	h.waitIdle(topology.StreamStigg, 120*time.Second)
-	for _, c := range customers {
-		want := expectedTotal(load.reports[c])
-		h.eventually(30*time.Second, "Zuora to have the total of "+c, func() bool {
-			pending, _, _ := h.zuoraUsage("stigg-sub-" + c)
-			return pending.Cmp(want) == 0
-		})
-		if _, _, recs := h.zuoraUsage("stigg-sub-" + c); len(recs) != 1 {
-			t.Errorf("%s: %d usage records, want one for the period", c, len(recs))
-		}
-	}
+	h.waitUsageTotals(load.reports, 30*time.Second)
 	writes, took := h.usageWrites(), time.Since(t0)
 	fired := 0
 	for _, f := range h.sim.Faults() {

@@ -264,16 +264,7 @@ func TestUsageTotalsReachZuoraExactly(t *testing.T) {
 	h.startConsumer()
 	h.publishConcurrently(second)
 	h.waitIdle(topology.StreamStigg, 60*time.Second)
-	for _, c := range customers {
-		want := expectedTotal(reports[c])
-		h.eventually(20*time.Second, "Zuora to have the total of "+c, func() bool {
-			pending, _, _ := h.zuoraUsage("stigg-sub-" + c)
-			return pending.Cmp(want) == 0
-		})
-		if _, _, recs := h.zuoraUsage("stigg-sub-" + c); len(recs) != 1 {
-			t.Errorf("%s: %d usage records, want one for the period", c, len(recs))
-		}
-	}
+	h.waitUsageTotals(reports, 20*time.Second)
 	writes, took := h.usageWrites(), time.Since(t0)
 	t.Logf("%d reports (%d duplicates) over %d customers in %s: %d Zuora usage writes, %.4f writes per report",
 		published, dups, len(customers), took.Round(time.Millisecond), writes, float64(writes)/float64(published))
@@ -310,6 +301,21 @@ func TestUsageTotalsReachZuoraExactly(t *testing.T) {
 	}
 	if n := h.usageWrites(); n != writes {
 		t.Errorf("the replay made %d usage writes", n-writes)
+	}
+}
+
+// waitUsageTotals waits until every customer's subscription has its exact total in Zuora, in one pending record.
+func (h *harness) waitUsageTotals(reports map[string][]usageReport, each time.Duration) {
+	h.t.Helper()
+	for c, rs := range reports {
+		want := expectedTotal(rs)
+		h.eventually(each, "Zuora to have the total of "+c, func() bool {
+			pending, _, _ := h.zuoraUsage("stigg-sub-" + c)
+			return pending.Cmp(want) == 0
+		})
+		if _, _, recs := h.zuoraUsage("stigg-sub-" + c); len(recs) != 1 {
+			h.t.Errorf("%s: %d usage records, want one for the period", c, len(recs))
+		}
 	}
 }
 

@@ -7,21 +7,29 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/zuora-sync/zuora-sync/internal/natstest"
 )
 
-func TestEnsureStreamsPartitionsKeyedSubjects(t *testing.T) {
+// provisioned starts a server and provisions the streams of the default topology with the given partitions.
+func provisioned(t *testing.T, partitions int) (*nats.Conn, jetstream.JetStream, context.Context, Topology) {
+	t.Helper()
 	srv := natstest.Start(t)
-	_, js := srv.Connect(t)
+	nc, js := srv.Connect(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	topo := Default()
-	topo.Partitions = 4
+	topo.Partitions = partitions
 	if err := EnsureStreams(ctx, js, topo); err != nil {
 		t.Fatal(err)
 	}
+	return nc, js, ctx, topo
+}
+
+func TestEnsureStreamsPartitionsKeyedSubjects(t *testing.T) {
+	_, js, ctx, topo := provisioned(t, 4)
 	// Idempotent: a second process provisioning the same topology changes nothing.
 	if err := EnsureStreams(ctx, js, topo); err != nil {
 		t.Fatalf("second EnsureStreams: %v", err)
@@ -61,15 +69,7 @@ func TestEnsureStreamsPartitionsKeyedSubjects(t *testing.T) {
 // Every instance provisions at start, while others consume: an unchanged topology must not update live streams
 // (the server re-applies a config under traffic), and a changed one still must.
 func TestEnsureStreamsUpdatesOnlyWhatDiffers(t *testing.T) {
-	srv := natstest.Start(t)
-	nc, js := srv.Connect(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	topo := Default()
-	topo.Partitions = 2
-	if err := EnsureStreams(ctx, js, topo); err != nil {
-		t.Fatal(err)
-	}
+	nc, js, ctx, topo := provisioned(t, 2)
 	updates, err := nc.SubscribeSync("$JS.EVENT.ADVISORY.STREAM.UPDATED.>")
 	if err != nil {
 		t.Fatal(err)
@@ -90,15 +90,7 @@ func TestEnsureStreamsUpdatesOnlyWhatDiffers(t *testing.T) {
 }
 
 func TestEnsureConsumerKeepsReplayPosition(t *testing.T) {
-	srv := natstest.Start(t)
-	_, js := srv.Connect(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	topo := Default()
-	topo.Partitions = 2
-	if err := EnsureStreams(ctx, js, topo); err != nil {
-		t.Fatal(err)
-	}
+	_, js, ctx, topo := provisioned(t, 2)
 	cfg := topo.PartitionConsumer(Inputs[0], 0)
 	cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
 	cfg.OptStartSeq = 42
