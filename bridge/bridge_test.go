@@ -30,7 +30,7 @@ func TestHealthReadinessAndStreamProvisioning(t *testing.T) {
 	nc, js := srv.Connect(t)
 	topo := topology.Default()
 	topo.Partitions = 4
-	b, err := New(nc, Config{Topology: topo, Username: "u", Password: "p"})
+	b, err := New(nc, Config{Topology: topo, Username: testUser, Password: testPass})
 	if err != nil {
 		t.Fatal(err)
 	}

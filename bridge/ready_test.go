@@ -34,7 +34,7 @@ func newTestBridge(t *testing.T) *testBridge {
 	topo := topology.Default()
 	topo.Partitions = 4
 	reg := prometheus.NewRegistry()
-	b, err := New(nc, Config{Topology: topo, Username: "u", Password: "p", Registry: reg, Logger: slog.New(slog.DiscardHandler)})
+	b, err := New(nc, Config{Topology: topo, Username: testUser, Password: testPass, Registry: reg, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestMetricsServesTheConfiguredRegistry(t *testing.T) {
 func TestServeProvisionsAndShutsDownCleanly(t *testing.T) {
 	srv := natstest.Start(t)
 	nc, js := srv.Connect(t)
-	b, err := New(nc, Config{Logger: slog.New(slog.DiscardHandler)})
+	b, err := New(nc, Config{Username: testUser, Password: testPass, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,13 @@ const (
 	// BucketUsage holds, per subscription, feature and billing period, the usage events counted, their total
 	// and what Zuora was given.
 	BucketUsage = "zuorasync-usage"
+	// BucketCallouts holds the ids of the Zuora callouts the bridge has delivered to the ZUORA stream, so a retry
+	// of one (Zuora retries at least 30 min apart, past the stream's duplicate window) is answered without being
+	// published again. The bridge alone provisions and uses it.
+	BucketCallouts = "zuorasync-callouts"
+	// CalloutsTTL is how long a delivered callout is remembered: longer than Zuora's whole retry schedule (at
+	// most 5 attempts, at most 24 h apart) and a resend an operator asks for in the days after.
+	CalloutsTTL = 7 * 24 * time.Hour
 )
 
 // Buckets are the KV buckets the consumer process uses.
@@ -57,6 +64,18 @@ func EnsureBuckets(ctx context.Context, js jetstream.JetStream, t Topology) (*Bu
 		kvs = append(kvs, kv)
 	}
 	return &Buckets{IDs: kvs[0], Parked: kvs[1], Idem: kvs[2], Applied: kvs[3], Usage: kvs[4]}, nil
+}
+
+// EnsureCalloutsBucket creates (or binds) the bridge's record of delivered callouts, with leader reads like the
+// other buckets: whether a callout was delivered decides whether it is published again.
+func EnsureCalloutsBucket(ctx context.Context, js jetstream.JetStream, t Topology) (jetstream.KeyValue, error) {
+	return ensureBucket(ctx, js, jetstream.KeyValueConfig{
+		Bucket:      BucketCallouts,
+		Description: "zuora-sync: ids of the Zuora callouts the bridge has published to " + StreamZuora,
+		TTL:         CalloutsTTL,
+		Storage:     jetstream.FileStorage,
+		Replicas:    t.replicas(),
+	})
 }
 
 func ensureBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {

@@ -1,46 +1,131 @@
-// Command bridge receives Zuora callout notifications over HTTP and publishes them as CloudEvents into JetStream.
+// Command bridge receives Zuora callout notifications over HTTP (POST /callouts/zuora) and publishes them as
+// CloudEvents into the ZUORA stream, answering 200 only after JetStream acknowledged the write.
 //
-// Environment: NATS_URL (default nats://127.0.0.1:4222), BRIDGE_ADDR (default :8080), BRIDGE_USERNAME,
-// BRIDGE_PASSWORD (the Basic credentials Zuora's callouts carry).
+// Environment:
+//
+//	NATS_URL                 default nats://127.0.0.1:4222
+//	NATS_USER, NATS_PASSWORD or NATS_CREDS   optional NATS credentials (nats.conf's zuorasync-bridge user)
+//	BRIDGE_ADDR              default :8080
+//	BRIDGE_USERNAME, BRIDGE_PASSWORD         the Basic credentials Zuora's callouts carry (required)
+//	BRIDGE_INSECURE_NO_AUTH  "true" runs without checking credentials (local experiments only; logged loudly)
+//	BRIDGE_MAX_BODY_BYTES    callout body cap, default 262144 (256 KiB)
+//	BRIDGE_PUBLISH_TIMEOUT   JetStream time budget per callout, default 5s
+//	LOG_LEVEL                debug, info (default), warn, error
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/zuora-sync/zuora-sync/bridge"
 	"github.com/zuora-sync/zuora-sync/internal/envvar"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(envvar.Or("LOG_LEVEL", "info"))); err != nil {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	if err := run(log); err != nil {
 		log.Error("bridge stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	url := envvar.Or("NATS_URL", nats.DefaultURL)
-	nc, err := nats.Connect(url, nats.Name("zuora-sync bridge"), nats.MaxReconnects(-1))
-	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", url, err)
-	}
-	defer nc.Drain()
-	srv, err := bridge.New(nc, bridge.Config{
+// config reads the bridge's environment. It refuses to run without callout credentials unless
+// BRIDGE_INSECURE_NO_AUTH=true says so explicitly.
+func config(log *slog.Logger) (bridge.Config, error) {
+	cfg := bridge.Config{
 		Addr:     envvar.Or("BRIDGE_ADDR", ":8080"),
 		Username: os.Getenv("BRIDGE_USERNAME"),
 		Password: os.Getenv("BRIDGE_PASSWORD"),
 		Logger:   log,
-	})
+	}
+	switch v := os.Getenv("BRIDGE_INSECURE_NO_AUTH"); v {
+	case "", "false":
+	case "true":
+		cfg.InsecureNoAuth = true
+	default:
+		return cfg, fmt.Errorf("BRIDGE_INSECURE_NO_AUTH=%q: want true or false", v)
+	}
+	if !cfg.InsecureNoAuth && (cfg.Username == "" || cfg.Password == "") {
+		return cfg, errors.New("BRIDGE_USERNAME and BRIDGE_PASSWORD are required: they are the Basic credentials " +
+			"of Zuora's callout templates (set BRIDGE_INSECURE_NO_AUTH=true to run without authentication, " +
+			"never in production)")
+	}
+	if cfg.InsecureNoAuth {
+		log.Warn("!!! BRIDGE_INSECURE_NO_AUTH=true: POST /callouts/zuora accepts callouts WITHOUT authentication; " +
+			"anyone who can reach this port can inject Zuora events. Never run this way in production. !!!")
+	}
+	if v := os.Getenv("BRIDGE_MAX_BODY_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return cfg, fmt.Errorf("BRIDGE_MAX_BODY_BYTES=%q: want a positive number of bytes", v)
+		}
+		cfg.MaxBodyBytes = n
+	}
+	d, err := envvar.Duration("BRIDGE_PUBLISH_TIMEOUT", bridge.DefaultPublishTimeout)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.PublishTimeout = d
+	return cfg, nil
+}
+
+func natsOptions(log *slog.Logger) ([]nats.Option, error) {
+	opts := []nats.Option{
+		nats.Name("zuora-sync bridge"),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500 * time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", "err", err) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted()) }),
+	}
+	user, pass, creds := os.Getenv("NATS_USER"), os.Getenv("NATS_PASSWORD"), os.Getenv("NATS_CREDS")
+	switch {
+	case creds != "" && user != "":
+		return nil, errors.New("set either NATS_CREDS or NATS_USER/NATS_PASSWORD, not both")
+	case creds != "":
+		opts = append(opts, nats.UserCredentials(creds))
+	case user != "":
+		opts = append(opts, nats.UserInfo(user, pass))
+	}
+	return opts, nil
+}
+
+func run(log *slog.Logger) error {
+	cfg, err := config(log)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opts, err := natsOptions(log)
+	if err != nil {
+		return err
+	}
+	url := envvar.Or("NATS_URL", nats.DefaultURL)
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return fmt.Errorf("connect to NATS at %s: %w", url, err)
+	}
+	// Drained only after Run returned, i.e. after the in-flight callouts finished their JetStream writes.
+	defer nc.Drain()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cfg.Registry = reg
+	srv, err := bridge.New(nc, cfg)
 	if err != nil {
 		return err
 	}
