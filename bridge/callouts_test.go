@@ -421,3 +421,21 @@ func TestMetricsCountEveryPath(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// Every callout provisioning sets up in Zuora is accepted and stored as its io.zuora.* type.
+func TestEveryProvisionedCalloutIsAccepted(t *testing.T) {
+	b, js := newCalloutBridge(t)
+	specs := events.CalloutSpecs()
+	for i, spec := range specs {
+		post(t, b.http.URL, callout{body: sampleCallout(spec, i)}).want(t, http.StatusOK, spec.Type)
+	}
+	got := stored(t, js)
+	if len(got) != len(specs) {
+		t.Fatalf("%d stored, want %d", len(got), len(specs))
+	}
+	for i, ev := range got {
+		if ev.Type() != specs[i].Type || ev.Subject() == "" {
+			t.Errorf("callout %s stored as %s with subject %q", specs[i].Name, ev.Type(), ev.Subject())
+		}
+	}
+}
