@@ -70,4 +70,6 @@ func Register(r *dispatch.Router, d Deps) {
 	r.Handle(events.TypeStiggSubscriptionCanceled, subs)
 	// Usage reports are each their own; Zuora gets their totals from the UsageFlusher the process runs.
 	r.HandleEach(events.TypeStiggUsageReported, newUsageReports(d))
+	// Zuora's notifications (io.zuora.*) only read Zuora and report what it says, with the Stigg ids.
+	registerZuoraEvents(r, d)
 }

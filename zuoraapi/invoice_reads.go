@@ -12,6 +12,14 @@ import (
 // "CRUD: Retrieve an invoice", fields PascalCase as the Invoice object's field descriptions name them) and the
 // invoice's items (GET /v1/invoices/{invoiceKey}/items, "GETInvoiceItemsResponse").
 
+// Invoice statuses (the CRUD object and the V1 reads spell them alike).
+const (
+	InvoiceStatusDraft    = "Draft"
+	InvoiceStatusPosted   = "Posted"
+	InvoiceStatusCanceled = "Canceled"
+	InvoiceStatusError    = "Error"
+)
+
 // InvoiceObject is the CRUD Invoice object. Currency is sent by the WSDL versions that know multi-currency
 // invoices; it may be empty.
 type InvoiceObject struct {
