@@ -82,7 +82,7 @@ func (s *Server) serveCallout(w http.ResponseWriter, r *http.Request) int {
 		w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.RetryAfter.Round(time.Second)/time.Second)))
 		return writeJSON(w, http.StatusServiceUnavailable, errorBody("unavailable", "the event could not be stored; retry later"))
 	}
-	return writeJSON(w, code, map[string]any{"success": true, "id": ev.ID()})
+	return writeJSON(w, code, delivered200{Success: true, ID: ev.ID()})
 }
 
 func (s *Server) tooLarge(w http.ResponseWriter) int {
@@ -121,11 +121,16 @@ func (s *Server) calloutEvent(h http.Header, body []byte) (event.Event, *nats.Ms
 	if err != nil {
 		return event.Event{}, nil, err
 	}
-	ev, err := events.New(typ, s.cfg.Source, objectOf(p), "", p)
+	key := partitionKeyOf(p)
+	if key == "" {
+		return event.Event{}, nil, &events.ValidationError{Scope: events.ScopeData, Field: "stiggCustomerId",
+			Problem: "no ordering key: the callout carries none of stiggCustomerId, accountNumber, accountId", Err: events.ErrEmptyKey}
+	}
+	ev, err := events.New(typ, s.cfg.Source, objectOf(p), key, p)
 	if err != nil {
 		return event.Event{}, nil, err
 	}
-	id, err := calloutID(h, typ, p)
+	id, err := calloutID(h, typ, ev.Data())
 	if err != nil {
 		return event.Event{}, nil, err
 	}
@@ -138,6 +143,26 @@ func (s *Server) calloutEvent(h http.Header, body []byte) (event.Event, *nats.Ms
 		return event.Event{}, nil, err
 	}
 	return ev, msg, nil
+}
+
+// partitionKeyOf is the ordering key of a callout: the Stigg customer when the account carries it, else the
+// account number, else the account id (the rule events.PartitionKey applies to io.zuora.* data).
+func partitionKeyOf(p events.Payload) string {
+	switch p := p.(type) {
+	case *events.ZuoraInvoice:
+		return first(p.StiggCustomerID, p.AccountNumber, p.AccountID)
+	case *events.ZuoraPayment:
+		return first(p.StiggCustomerID, p.AccountNumber, p.AccountID)
+	case *events.ZuoraSubscription:
+		return first(p.StiggCustomerID, p.AccountNumber, p.AccountID)
+	case *events.ZuoraOrder:
+		return first(p.StiggCustomerID, p.AccountNumber)
+	case *events.ZuoraAccount:
+		return first(p.StiggCustomerID, p.AccountNumber, p.AccountID)
+	case *events.ZuoraPaymentMethodChanged:
+		return first(p.StiggCustomerID, p.AccountNumber, p.AccountID)
+	}
+	return ""
 }
 
 // objectOf names the Zuora object a callout is about, the CloudEvent subject: the entity the consumer's ordering
@@ -224,15 +249,24 @@ func boundHeader(v string) string {
 	return strings.ToValidUTF8(v, "?")
 }
 
-func errorBody(msg, reason string) map[string]any {
-	b := map[string]any{"success": false, "error": msg}
-	if reason != "" {
-		if len(reason) > maxReason {
-			reason = strings.ToValidUTF8(reason[:maxReason], "") + "…"
-		}
-		b["reason"] = reason
+// delivered200 is the answer Zuora counts as delivered; "success" also satisfies a tenant that confirms success
+// by parsing the response content.
+type delivered200 struct {
+	Success bool   `json:"success"`
+	ID      string `json:"id"`
+}
+
+type failure struct {
+	Success bool   `json:"success"`
+	Error   string `json:"error"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+func errorBody(msg, reason string) failure {
+	if len(reason) > maxReason {
+		reason = strings.ToValidUTF8(reason[:maxReason], "") + "…"
 	}
-	return b
+	return failure{Error: msg, Reason: reason}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) int {

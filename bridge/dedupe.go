@@ -12,7 +12,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/zuora-sync/zuora-sync/events"
 	"github.com/zuora-sync/zuora-sync/topology"
 )
 
@@ -49,8 +48,10 @@ const (
 	HeaderRequestID = "Zuora-Request-Id"
 )
 
-// calloutID derives the event id of a callout (see the comment above).
-func calloutID(h http.Header, eventType string, p events.Payload) (string, error) {
+// calloutID derives the event id of a callout (see the comment above) from its headers, or its type and data:
+// the validated payload as encoding/json writes it (struct fields in declaration order, empty members left out),
+// so the same callout hashes the same whatever the order and spacing of the body Zuora rendered.
+func calloutID(h http.Header, eventType string, data []byte) (string, error) {
 	if n := h.Get(HeaderNotificationID); n != "" {
 		if len(n) <= MaxNotificationIDLength && plainToken(n) {
 			return notificationIDPrefix + n, nil
@@ -58,14 +59,13 @@ func calloutID(h http.Header, eventType string, p events.Payload) (string, error
 		sum := sha256.Sum256([]byte(n))
 		return notificationIDPrefix + "~" + hex.EncodeToString(sum[:]), nil
 	}
-	canonical, err := json.Marshal(p) // struct fields in declaration order: the same payload, the same bytes
-	if err != nil {
-		return "", fmt.Errorf("encode payload: %w", err)
+	if len(data) == 0 {
+		return "", errors.New("callout without data")
 	}
 	sum := sha256.New()
 	sum.Write([]byte(eventType))
 	sum.Write([]byte{0})
-	sum.Write(canonical)
+	sum.Write(data)
 	return contentIDPrefix + hex.EncodeToString(sum.Sum(nil)), nil
 }
 
