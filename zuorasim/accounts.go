@@ -258,7 +258,9 @@ func (s *Sim) patchAccount(r *http.Request, st *store) (reply, *apiError) {
 	if e := st.validateAccountInput(&in, a); e != nil {
 		return reply{}, e
 	}
+	prevPM := a.DefaultPaymentMethodID
 	st.patchAccount(a, &in, s.timestamp())
+	st.notifyDefaultPaymentMethod(a.UpdatedTime, a, prevPM)
 	return replyOK(project(st.renderAccount(a, parseExpand(r)), parseFields(r, "account"), parseExpand(r))), nil
 }
 

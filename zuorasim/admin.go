@@ -16,11 +16,13 @@ type adminEndpoint func(r *http.Request) (reply, *apiError)
 func (s *Sim) adminRoutes() map[string]adminEndpoint {
 	noContent := reply{status: http.StatusNoContent}
 	return map[string]adminEndpoint{
-		"GET /_sim/state":                         func(*http.Request) (reply, *apiError) { return replyOK(s.State()), nil },
-		"GET /_sim/notifications":                 func(*http.Request) (reply, *apiError) { return replyOK(s.Notifications()), nil },
-		"POST /_sim/invoices/{invoiceNumber}/pay": s.adminPayInvoice,
-		"POST /_sim/reset":                        func(*http.Request) (reply, *apiError) { s.Reset(); return noContent, nil },
-		"GET /_sim/faults":                        func(*http.Request) (reply, *apiError) { return replyOK(s.Faults()), nil },
+		"GET /_sim/state":                             func(*http.Request) (reply, *apiError) { return replyOK(s.State()), nil },
+		"GET /_sim/notifications":                     func(*http.Request) (reply, *apiError) { return replyOK(s.Notifications()), nil },
+		"POST /_sim/invoices/{invoiceNumber}/pay":     s.adminPayInvoice,
+		"POST /_sim/invoices/{invoiceNumber}/decline": s.adminDeclinePayment, // callout_payment_failure.go
+		"GET /_sim/callouts":                          func(*http.Request) (reply, *apiError) { return replyOK(s.CalloutHistory()), nil },
+		"POST /_sim/reset":                            func(*http.Request) (reply, *apiError) { s.Reset(); return noContent, nil },
+		"GET /_sim/faults":                            func(*http.Request) (reply, *apiError) { return replyOK(s.Faults()), nil },
 		"POST /_sim/faults": func(r *http.Request) (reply, *apiError) {
 			var f Fault
 			if e := decodeAdmin(r, &f); e != nil {

@@ -521,6 +521,9 @@ type payment struct {
 	Type                 string               // External | Electronic ("" = by PaymentMethodID)
 	Comment, ReferenceID string               // as given
 	Applied              []paymentApplication // the invoices paid; nil = InvoiceID/InvoiceNumber, the whole Amount
+	// A payment the gateway declined (callout_payment_failure.go): Status Error and the gateway's answer; ""
+	// for an approved one (Processed).
+	Status, GatewayResponse, GatewayResponseCode string
 }
 
 // V1Payment is a payment as GET /v1/payments/{paymentKey} returns it.
@@ -554,7 +557,7 @@ func (p *payment) view() V1Payment {
 	out := V1Payment{Success: true, ID: p.ID, Number: p.Number, AccountID: p.AccountID,
 		AccountNumber: p.AccountNumber, Amount: p.Amount, AppliedAmount: p.appliedAmount(),
 		UnappliedAmount: p.unappliedAmount(), Currency: p.Currency, EffectiveDate: p.EffectiveDate,
-		PaymentMethodID: p.PaymentMethodID, Status: "Processed", Type: p.paymentType(),
+		PaymentMethodID: p.PaymentMethodID, Status: p.status(), Type: p.paymentType(),
 		GatewayState: p.gatewayState(), CreatedDate: p.CreatedTime, PaidInvoices: []V1PaymentInvoice{}}
 	for _, a := range p.applications() {
 		out.PaidInvoices = append(out.PaidInvoices, V1PaymentInvoice{InvoiceID: a.InvoiceID,

@@ -31,6 +31,23 @@ type Notification struct {
 func (st *store) notify(at time.Time, event string, params map[string]string) {
 	id := fmt.Sprintf("N-%08d", len(st.ord.notifications)+1)
 	st.ord.notifications = append(st.ord.notifications, Notification{ID: id, Event: event, Time: at, Params: params})
+	st.fireCallouts(at, event, params) // callout_changes.go
+}
+
+// notifyDefaultPaymentMethod records account.payment_method_changed (AccountId, AccountNumber,
+// DefaultPaymentMethodId, PreviousDefaultPaymentMethodId) when the account's default payment method is no longer
+// prev. now is the account's RFC 3339 update time. Caller holds st.mu for writing.
+func (st *store) notifyDefaultPaymentMethod(now string, a *Account, prev string) {
+	if a.DefaultPaymentMethodID == prev {
+		return
+	}
+	at, err := time.Parse(time.RFC3339, now)
+	if err != nil {
+		at = time.Now().UTC()
+	}
+	st.notify(at, "account.payment_method_changed", map[string]string{"AccountId": a.ID,
+		"AccountNumber": a.AccountNumber, "DefaultPaymentMethodId": a.DefaultPaymentMethodID,
+		"PreviousDefaultPaymentMethodId": prev})
 }
 
 // Notifications returns the recorded events, oldest first.

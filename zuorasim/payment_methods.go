@@ -458,8 +458,10 @@ func (st *store) createPaymentMethod(in *paymentMethodInput, acct *Account, now 
 	st.paymentMethods = append(st.paymentMethods, pm)
 	st.paymentMethodsByID[pm.ID] = pm
 	if acct != nil && in.IsDefault != nil && *in.IsDefault {
+		prev := acct.DefaultPaymentMethodID
 		acct.DefaultPaymentMethodID = pm.ID
 		acct.UpdatedTime, acct.UpdatedByID = now, simUserID
+		st.notifyDefaultPaymentMethod(now, acct, prev)
 	}
 	return pm
 }

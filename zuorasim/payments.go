@@ -508,11 +508,14 @@ func (st *store) v1PaymentView(p *payment, alone bool) v1ARPayment {
 	v := v1ARPayment{Success: alone, ID: p.ID, Number: p.Number, AccountID: p.AccountID,
 		AccountNumber: p.AccountNumber, Amount: p.Amount, AppliedAmount: p.appliedAmount(),
 		UnappliedAmount: p.unappliedAmount(), Currency: p.Currency, EffectiveDate: p.EffectiveDate + "T00:00:00Z",
-		PaymentMethodID: p.PaymentMethodID, Type: p.paymentType(), Status: paymentProcessed,
+		PaymentMethodID: p.PaymentMethodID, Type: p.paymentType(), Status: p.status(),
 		GatewayState: p.gatewayState(), Comment: p.Comment, ReferenceID: p.ReferenceID, CreatedByID: simUserID,
 		CreatedDate: p.CreatedTime, UpdatedByID: simUserID, UpdatedDate: p.CreatedTime}
 	if v.Type == paymentElectronic {
 		v.GatewayResponse, v.GatewayResponseCode, v.SubmittedOn = "Approved", "approved", p.CreatedTime
+	}
+	if p.GatewayResponse != "" {
+		v.GatewayResponse, v.GatewayResponseCode = p.GatewayResponse, p.GatewayResponseCode
 	}
 	return v
 }

@@ -112,6 +112,8 @@ type Sim struct {
 	reqlog *requestLog
 	store  *store
 
+	callouts *calloutEngine // callout delivery (callout_delivery.go)
+
 	// closing ends hung requests when the simulator shuts down.
 	closeOnce sync.Once
 	closing   chan struct{}
@@ -142,16 +144,18 @@ func New(cfg Config) *Sim {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Sim{
-		cfg:     cfg,
-		log:     log,
-		auth:    newTokenStore(),
-		limits:  newLimiter(cfg.Limits.withDefaults()),
-		idem:    newIdempotencyStore(),
-		faults:  newFaultSet(cfg.Seed),
-		reqlog:  &requestLog{},
-		store:   newStore(cfg.CustomFields, cfg.Currencies),
-		closing: make(chan struct{}),
+		cfg:      cfg,
+		log:      log,
+		auth:     newTokenStore(),
+		limits:   newLimiter(cfg.Limits.withDefaults()),
+		idem:     newIdempotencyStore(),
+		faults:   newFaultSet(cfg.Seed),
+		reqlog:   &requestLog{},
+		store:    newStore(cfg.CustomFields, cfg.Currencies),
+		closing:  make(chan struct{}),
+		callouts: newCalloutEngine(),
 	}
+	s.store.kick = s.kickCallouts
 	s.handler = s.buildHandler()
 	return s
 }
@@ -159,9 +163,11 @@ func New(cfg Config) *Sim {
 // Handler returns the HTTP handler serving the Zuora endpoints and the /_sim/ admin surface.
 func (s *Sim) Handler() http.Handler { return s.handler }
 
-// Close releases requests blocked by "hang" faults. The simulator keeps serving otherwise.
+// Close releases requests blocked by "hang" faults and stops delivering callouts (cancelling the ones in
+// flight and waiting for their goroutines). The simulator keeps serving otherwise.
 func (s *Sim) Close() {
 	s.closeOnce.Do(func() { close(s.closing) })
+	s.stopCallouts()
 }
 
 // Now is the simulated time: the real time plus the offset Advance has accumulated.
@@ -181,6 +187,7 @@ func (s *Sim) Advance(d time.Duration) time.Time {
 	}
 	s.clockMu.Unlock()
 	s.runDueOrders()
+	s.kickCallouts() // callout retries that came due
 	return s.Now()
 }
 

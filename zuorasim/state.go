@@ -27,6 +27,8 @@ type store struct {
 	cat                catalogStore      // products, plans, charges (= prices), units of measure: catalog.go
 	ord                orderStore        // subscriptions, orders, invoices, payments, notifications: orders.go
 	usage              usageStore        // usage records: usage.go
+	ntf                notificationStore // notification set-up and callout history: notification_store.go
+	kick               func()            // wakes the callout dispatcher (callout_delivery.go); kept by reset
 }
 
 func newStore(customFields map[string][]string, currencies []string) *store {
@@ -57,6 +59,7 @@ func (st *store) reset(customFields map[string][]string, currencies []string) {
 	st.cat = newCatalogStore()
 	st.ord = newOrderStore()
 	st.usage = newUsageStore()
+	st.ntf = newNotificationStore()
 }
 
 func (st *store) defineCustomField(object, name string) {
@@ -79,23 +82,23 @@ func (st *store) customFieldNames(object string) []string {
 // State is a snapshot of every collection, each object shaped as Zuora's own API returns it (Quickstart objects
 // in snake_case with custom_fields). Collections without an implementation yet are empty lists.
 type State struct {
-	Accounts                []Account        `json:"accounts"`
-	Products                []Product        `json:"products"`
-	Plans                   []Plan           `json:"plans"`
-	Prices                  []Price          `json:"prices"`
-	ProductRatePlanCharges  []V1Charge       `json:"productRatePlanCharges"`
-	UnitsOfMeasure          []UnitOfMeasure  `json:"unitsOfMeasure"`
-	Subscriptions           []V1Subscription `json:"subscriptions"`
-	Orders                  []V1Order        `json:"orders"`
-	Invoices                []V1Invoice      `json:"invoices"`
-	Payments                []V1Payment      `json:"payments"`
-	PaymentMethods          []PaymentMethod  `json:"paymentMethods"`
-	UsageRecords            []UsageRecord    `json:"usageRecords"`
-	EventTriggers           []any            `json:"eventTriggers"`
-	CalloutTemplates        []any            `json:"calloutTemplates"`
-	NotificationDefinitions []any            `json:"notificationDefinitions"`
-	CustomObjectDefinitions []any            `json:"customObjectDefinitions"`
-	CalloutHistory          []any            `json:"calloutHistory"`
+	Accounts                []Account                `json:"accounts"`
+	Products                []Product                `json:"products"`
+	Plans                   []Plan                   `json:"plans"`
+	Prices                  []Price                  `json:"prices"`
+	ProductRatePlanCharges  []V1Charge               `json:"productRatePlanCharges"`
+	UnitsOfMeasure          []UnitOfMeasure          `json:"unitsOfMeasure"`
+	Subscriptions           []V1Subscription         `json:"subscriptions"`
+	Orders                  []V1Order                `json:"orders"`
+	Invoices                []V1Invoice              `json:"invoices"`
+	Payments                []V1Payment              `json:"payments"`
+	PaymentMethods          []PaymentMethod          `json:"paymentMethods"`
+	UsageRecords            []UsageRecord            `json:"usageRecords"`
+	EventTriggers           []EventTrigger           `json:"eventTriggers"`
+	CalloutTemplates        []CalloutTemplate        `json:"calloutTemplates"` // passwords masked
+	NotificationDefinitions []NotificationDefinition `json:"notificationDefinitions"`
+	CustomObjectDefinitions []CustomObjectDefinition `json:"customObjectDefinitions"`
+	CalloutHistory          []CalloutHistoryEntry    `json:"calloutHistory"` // deliveries with their attempts
 }
 
 // State returns a deep copy of the tenant's data. Accounts carry their bill_to and sold_to contacts expanded.
@@ -103,9 +106,12 @@ func (s *Sim) State() State {
 	s.store.mu.RLock()
 	defer s.store.mu.RUnlock()
 	st := State{
-		Accounts:      make([]Account, 0, len(s.store.accounts)),
-		EventTriggers: []any{}, CalloutTemplates: []any{}, NotificationDefinitions: []any{},
-		CustomObjectDefinitions: []any{}, CalloutHistory: []any{},
+		Accounts:                make([]Account, 0, len(s.store.accounts)),
+		EventTriggers:           s.store.eventTriggerState(),
+		CalloutTemplates:        s.store.calloutTemplateState(),
+		NotificationDefinitions: s.store.notificationDefinitionState(),
+		CustomObjectDefinitions: s.store.customObjectState(),
+		CalloutHistory:          s.store.calloutHistoryState(),
 	}
 	for _, a := range s.store.accounts {
 		st.Accounts = append(st.Accounts, s.store.renderAccount(a, expandSet{"bill_to": true, "sold_to": true}))
