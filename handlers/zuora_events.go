@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/zuora-sync/zuora-sync/dispatch"
 	"github.com/zuora-sync/zuora-sync/events"
@@ -131,9 +133,26 @@ func newNotice(entity, result string) *notice {
 
 // set records a Zuora value; empty values are left out (the outcome's map holds no empty ids).
 func (n *notice) set(key, value string) {
-	if value = strings.TrimSpace(value); value != "" {
+	if value = outcomeText(value); value != "" {
 		n.ids[key] = value
 	}
+}
+
+// outcomeText makes a value Zuora sent fit an outcome's id rules (no control characters, at most
+// events.MaxIDLength bytes): a gateway message with a line break must not make the outcome unpublishable, which
+// would retry a read-only notification until it is dead-lettered.
+func outcomeText(v string) string {
+	v = strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, v))
+	for len(v) > events.MaxIDLength {
+		_, size := utf8.DecodeLastRuneInString(v)
+		v = v[:len(v)-size]
+	}
+	return v
 }
 
 func (n *notice) outcome() *dispatch.Result {
@@ -283,8 +302,8 @@ func (h *zuoraEvents) payment(ctx context.Context, in *dispatch.Input, p *events
 	n.set(keyStatus, pay.Status)
 	n.set(keyAmount, pay.Amount.String())
 	n.set(keyCurrency, pay.Currency)
-	n.set(keyGatewayResponse, truncateText(pay.GatewayResponse, events.MaxIDLength))
-	n.set(keyGatewayResponseCode, truncateText(pay.GatewayResponseCode, events.MaxIDLength))
+	n.set(keyGatewayResponse, pay.GatewayResponse)
+	n.set(keyGatewayResponseCode, pay.GatewayResponseCode)
 	if err := h.customer(ctx, n, pay.AccountID, "", false); err != nil {
 		return nil, err
 	}
@@ -479,13 +498,13 @@ func (h *zuoraEvents) stiggSubscription(ctx context.Context, zuoraID, number str
 	return "", nil
 }
 
-// customField reads a custom field as text ("" when absent or empty).
+// customField reads a custom field as text ("" when absent or empty), fit for an outcome.
 func customField(fields map[string]any, name string) string {
 	v, ok := fields[name]
 	if !ok || v == nil {
 		return ""
 	}
-	return strings.TrimSpace(fmt.Sprint(v))
+	return outcomeText(fmt.Sprint(v))
 }
 
 var _ dispatch.Handler = (*zuoraEvents)(nil)

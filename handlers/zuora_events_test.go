@@ -240,7 +240,8 @@ func TestZuoraPaymentFailed(t *testing.T) {
 	expectOutcome(t, o, "io.zuorasync.payment.stale", "cust-1", map[string]string{events.ZuoraPaymentNumber: pay.Number,
 		keyStatus: "Processed", keyStiggCustomerID: "cust-1"})
 	e.rewrite("/v1/payments/", func(b map[string]any) {
-		b["status"], b["gatewayResponse"], b["gatewayResponseCode"] = "Error", "Card declined", "card_declined"
+		// A gateway message with a line break, longer than an id may be: the outcome must still encode.
+		b["status"], b["gatewayResponse"], b["gatewayResponseCode"] = "Error", "Card declined\n"+strings.Repeat("x", 300), "card_declined"
 	})
 	o, err = e.notify(events.TypeZuoraPaymentFailed, failed)
 	if err != nil {
