@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,10 +23,21 @@ import (
 // BenchmarkCallouts measures authenticated callouts per second through the bridge (real HTTP on loopback, keep-
 // alive, to the 200 that follows the PubAck and the delivery record) next to a bare JetStream sync publish loop
 // of the same CloudEvents into the same stream on the same embedded server, in the same run: the two loops
-// alternate in blocks so both see the same machine. Both are sequential (one request or publish at a time), so
-// the ratio is the bridge's cost per callout: HTTP, auth, parse, the record lookup, the publish and the record
-// write, against the publish alone. ns/op covers one callout plus one bare publish.
+// alternate in blocks so both see the same machine. "sequential" runs one request (one publish) at a time, so the
+// ratio is the bridge's cost per callout — HTTP, auth, parse, the record lookup, the publish and the record
+// write — against the publish alone; "concurrent8" runs 8 callers of each, as Zuora delivers notifications in
+// parallel. ns/op covers one callout plus one bare publish.
 func BenchmarkCallouts(b *testing.B) {
+	for _, conc := range []int{1, 8} {
+		name := "sequential"
+		if conc > 1 {
+			name = fmt.Sprintf("concurrent%d", conc)
+		}
+		b.Run(name, func(b *testing.B) { benchCallouts(b, conc) })
+	}
+}
+
+func benchCallouts(b *testing.B, conc int) {
 	srv := natstest.Start(b)
 	nc, err := nats.Connect(srv.ClientURL())
 	if err != nil {
@@ -49,75 +61,92 @@ func BenchmarkCallouts(b *testing.B) {
 		time.Sleep(time.Millisecond)
 	}
 	url := "http://" + ln.Addr().String() + CalloutPath
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc, DisableCompression: true}}
 
+	// Bodies and messages are built before the clock starts: the loops time the request and the publish.
 	run := fmt.Sprintf("%d", time.Now().UnixNano())
-	callout := func(i int) time.Duration {
-		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(invoicePaid(fmt.Sprintf("B-%s-%d", run, i))))
-		req.SetBasicAuth(testUser, testPass)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set(HeaderNotificationID, fmt.Sprintf("n%s%d", run, i))
-		start := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		el := time.Since(start)
-		if resp.StatusCode != http.StatusOK {
-			b.Fatalf("callout %d: %d", i, resp.StatusCode)
-		}
-		return el
-	}
-	bare := func(i int) time.Duration {
-		// The same event the bridge would build, encoded before the clock starts: only the publish is timed.
+	const warm = 400
+	bodies, msgs := make([][]byte, b.N+warm), make([]*nats.Msg, b.N+warm)
+	for i := range bodies {
+		bodies[i] = invoicePaid(fmt.Sprintf("B-%s-%d", run, i))
 		ev, err := events.New(events.TypeZuoraInvoicePaid, DefaultSource, "INV", "cust-1", invoicePaid(fmt.Sprintf("J-%s-%d", run, i)))
 		if err != nil {
 			b.Fatal(err)
 		}
 		ev.SetID(fmt.Sprintf("bare-%s-%d", run, i))
-		msg, err := events.ToMsg("", ev)
-		if err != nil {
+		if msgs[i], err = events.ToMsg("", ev); err != nil {
 			b.Fatal(err)
 		}
+	}
+	callout := func(i int) (time.Duration, error) {
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(bodies[i+warm]))
+		req.SetBasicAuth(testUser, testPass)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(HeaderNotificationID, fmt.Sprintf("n%s-%d", run, i))
 		start := time.Now()
-		if _, err := js.PublishMsg(ctx, msg, jetstream.WithExpectStream(topology.StreamZuora)); err != nil {
-			b.Fatal(err)
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
 		}
-		return time.Since(start)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		el := time.Since(start)
+		if resp.StatusCode != http.StatusOK {
+			return 0, fmt.Errorf("callout %d: %d", i, resp.StatusCode)
+		}
+		return el, nil
 	}
-	for i := range 200 { // warm up connections, the stream and the bucket
-		callout(-1 - i)
-		bare(-1 - i)
+	bare := func(i int) (time.Duration, error) {
+		start := time.Now()
+		if _, err := js.PublishMsg(ctx, msgs[i+warm], jetstream.WithExpectStream(topology.StreamZuora)); err != nil {
+			return 0, err
+		}
+		return time.Since(start), nil
 	}
+	// runBlock runs ops from..to-1 on conc workers and returns their latencies and the block's wall time.
+	runBlock := func(op func(int) (time.Duration, error), from, to int) ([]time.Duration, time.Duration) {
+		lat := make([]time.Duration, to-from)
+		errs := make(chan error, conc)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for w := range conc {
+			wg.Go(func() {
+				for i := from + w; i < to; i += conc {
+					d, err := op(i)
+					if err != nil {
+						errs <- err
+						return
+					}
+					lat[i-from] = d
+				}
+			})
+		}
+		wg.Wait()
+		wall := time.Since(start)
+		select {
+		case err := <-errs:
+			b.Fatal(err)
+		default:
+		}
+		return lat, wall
+	}
+	runBlock(callout, -warm, 0) // warm up connections, the stream and the bucket
+	runBlock(bare, -warm, 0)
 
-	const block = 100
+	block := 100 * conc
 	lat := make([]time.Duration, 0, b.N)
 	bareLat := make([]time.Duration, 0, b.N)
-	var total, bareTotal time.Duration
+	var wall, bareWall time.Duration
 	b.ResetTimer()
 	for from := 0; from < b.N; from += block {
 		to := min(from+block, b.N)
-		start := time.Now()
-		for i := from; i < to; i++ {
-			bareLat = append(bareLat, bare(i))
-		}
-		bareTotal += time.Since(start)
-		start = time.Now()
-		for i := from; i < to; i++ {
-			lat = append(lat, callout(i))
-		}
-		total += time.Since(start)
+		l, w := runBlock(bare, from, to)
+		bareLat, bareWall = append(bareLat, l...), bareWall+w
+		l, w = runBlock(callout, from, to)
+		lat, wall = append(lat, l...), wall+w
 	}
 	b.StopTimer()
-	// Rates from the timed operations themselves (the bare loop's event encoding is not part of its rate).
-	var sum, bareSum time.Duration
-	for i := range lat {
-		sum += lat[i]
-		bareSum += bareLat[i]
-	}
-	rate, bareRate := float64(len(lat))/sum.Seconds(), float64(len(bareLat))/bareSum.Seconds()
+	rate, bareRate := float64(len(lat))/wall.Seconds(), float64(len(bareLat))/bareWall.Seconds()
 	b.ReportMetric(rate, "callouts/s")
 	b.ReportMetric(bareRate, "bare_pubs/s")
 	b.ReportMetric(rate/bareRate, "ratio")
@@ -125,7 +154,6 @@ func BenchmarkCallouts(b *testing.B) {
 	b.ReportMetric(ms(percentile(lat, 99)), "p99_ms")
 	b.ReportMetric(ms(percentile(bareLat, 50)), "bare_p50_ms")
 	b.ReportMetric(ms(percentile(bareLat, 99)), "bare_p99_ms")
-	_, _ = total, bareTotal
 }
 
 func percentile(d []time.Duration, p int) time.Duration {
