@@ -52,16 +52,7 @@ func TestZuoraInvoicePaidComesBackAsAnOutcome(t *testing.T) {
 	if _, err := h.sim.PayInvoice(inv.InvoiceNumber); err != nil {
 		t.Fatal(err)
 	}
-	writes := func() int {
-		n := 0
-		for _, r := range h.sim.Requests() {
-			if r.Method != "GET" && r.Path != "/oauth/token" {
-				n++
-			}
-		}
-		return n
-	}
-	before := writes()
+	before := h.writeCalls()
 	paid := &events.ZuoraInvoice{InvoiceID: inv.ID, InvoiceNumber: inv.InvoiceNumber, StiggCustomerID: "cust-sub",
 		Balance: events.DecimalPtr("0")}
 	ev := h.zuoraEvent(events.TypeZuoraInvoicePaid, "zn-paid-1", inv.InvoiceNumber, paid)
@@ -74,12 +65,8 @@ func TestZuoraInvoicePaidComesBackAsAnOutcome(t *testing.T) {
 		out.Zuora[events.ZuoraSubscriptionNumber] != "stigg-sub-zev" {
 		t.Fatalf("invoice paid: %s %+v", typ, out)
 	}
-	if n := h.countRequests("GET", "/v1/object/invoice/"+inv.ID); n != 1 {
-		t.Fatalf("%d CRUD invoice reads, want 1", n)
-	}
-	if n := h.countRequests("GET", "/v1/invoices/"+inv.ID+"/items"); n != 1 {
-		t.Fatalf("%d invoice item reads, want 1", n)
-	}
+	reads := map[string]int{"GET /v1/object/invoice/" + inv.ID: 1, "GET /v1/invoices/" + inv.ID + "/items": 1}
+	h.wantCalls("invoice paid", h.callsOf(ev.ID()), reads)
 	if stored := h.readStream(topology.StreamZuora, "zuora.invoice.paid.>"); len(stored) != 1 || stored[0].ID() != ev.ID() {
 		t.Fatalf("ZUORA stream holds %d invoice.paid events", len(stored))
 	}
@@ -97,6 +84,10 @@ func TestZuoraInvoicePaidComesBackAsAnOutcome(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("%d outcomes of one notification, want 1", n)
 	}
+	for call := range reads {
+		reads[call] = 2
+	}
+	h.wantCalls("invoice paid, twice", h.callsOf(ev.ID()), reads)
 
 	bad := h.zuoraEvent(events.TypeZuoraInvoicePaid, "zn-paid-nope", "INV-NOPE", &events.ZuoraInvoice{InvoiceID: "8a8aa0b1nope"})
 	h.publishZuora(bad, bad.ID())
@@ -113,7 +104,5 @@ func TestZuoraInvoicePaidComesBackAsAnOutcome(t *testing.T) {
 	if !found {
 		t.Fatalf("no permanent dead letter for the unknown invoice: %+v", h.dlq())
 	}
-	if after := writes(); after != before {
-		t.Fatalf("Zuora notifications wrote to Zuora: %d writes, %d before", after, before)
-	}
+	h.wantCalls("writes while handling Zuora's notifications", h.writeCalls(), before)
 }
