@@ -375,3 +375,37 @@ func TestZuoraEventsAreRouted(t *testing.T) {
 		}
 	}
 }
+
+// An invoice that bills several subscriptions names each one's Stigg subscription by its number, and says which
+// subscription Stigg does not know; none is singled out as the invoice's subscription.
+func TestZuoraInvoiceOfSeveralSubscriptions(t *testing.T) {
+	e := newZuoraEventsEnv(t)
+	e.rewrite("/v1/invoices/", func(b map[string]any) {
+		items, _ := b["invoiceItems"].([]any)
+		if len(items) == 0 {
+			return
+		}
+		first := items[0].(map[string]any)
+		other, foreign := map[string]any{}, map[string]any{}
+		for k, v := range first {
+			other[k], foreign[k] = v, v
+		}
+		other["subscriptionName"], other["subscriptionId"] = subscriptionNumberFor("sub-other"), "8a8aother"
+		foreign["subscriptionName"], foreign["subscriptionId"] = "A-S00000099", "8a8aforeign"
+		b["invoiceItems"] = append(items, other, foreign)
+	})
+	o, err := e.notify(events.TypeZuoraInvoicePosted, &events.ZuoraInvoice{InvoiceID: e.invoice.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectOutcome(t, o, events.TypeOutInvoicePosted, "cust-1", map[string]string{keyStiggSubscriptionOf(e.number): e.sub,
+		keyStiggSubscriptionOf(subscriptionNumberFor("sub-other")): "sub-other", keyStiggCustomerID: "cust-1"})
+	for _, k := range []string{keyStiggSubscriptionID, events.ZuoraSubscriptionNumber, keyStiggSubscriptionOf("A-S00000099")} {
+		if v, ok := o.Data.Zuora[k]; ok {
+			t.Fatalf("zuora[%s] = %q on an invoice of several subscriptions", k, v)
+		}
+	}
+	if !strings.Contains(o.Data.Reason, "A-S00000099 has no Stigg subscription") {
+		t.Fatalf("reason %q", o.Data.Reason)
+	}
+}
