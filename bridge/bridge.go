@@ -205,6 +205,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10, // Zuora's headers and a template's custom ones are far smaller
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -69,8 +69,9 @@ func (s *Server) serveCallout(w http.ResponseWriter, r *http.Request) int {
 	ev, msg, err := s.calloutEvent(r.Header, body)
 	if err != nil {
 		s.m.rejected.WithLabelValues(reasonInvalid).Inc()
-		s.log.Info("callout refused: invalid", "err", err, "zuora_request_id", boundHeader(r.Header.Get(HeaderRequestID)))
-		return writeJSON(w, http.StatusBadRequest, errorBody("invalid callout", err.Error()))
+		fb := errorBody("invalid callout", err.Error())
+		s.log.Info("callout refused: invalid", "reason", fb.Reason, "zuora_request_id", boundHeader(r.Header.Get(HeaderRequestID)))
+		return writeJSON(w, http.StatusBadRequest, fb)
 	}
 
 	// 5. Deliver: recorded already → 200; else publish, wait for the PubAck, record.
