@@ -64,9 +64,10 @@ var calloutSpecs = func() []CalloutSpec {
 	subscription := func(action, condition string) CalloutSpec {
 		return CalloutSpec{Type: "io.zuora.subscription." + action, BaseObject: "Subscription", Condition: condition,
 			Params: withAccount(map[string]string{
+				// No Stigg subscription id: Zuora's subscriptions carry it only in their number (stigg-<id>), which
+				// the consumer maps back; stiggResourceId__c holds Stigg's resource id, not the subscription's.
 				"subscriptionId": mergeField("Subscription", "Id"), "subscriptionNumber": mergeField("Subscription", "Name"),
-				"stiggSubscriptionId": mergeField("Subscription", "stiggResourceId__c"),
-				"version":             mergeField("Subscription", "Version"), "status": mergeField("Subscription", "Status"),
+				"version": mergeField("Subscription", "Version"), "status": mergeField("Subscription", "Status"),
 				"cancelledDate": mergeField("Subscription", "CancelledDate"), "termEndDate": mergeField("Subscription", "TermEndDate"),
 			})}
 	}

@@ -36,7 +36,10 @@ type Deps struct {
 	DefaultCurrency string
 	// PaymentTermsTTL bounds how long the tenant's payment terms are cached.
 	PaymentTermsTTL time.Duration
-	Logger          *slog.Logger
+	// Bridge is where Zuora's callouts go (BRIDGE_PUBLIC_URL and its Basic credentials): what provisioning
+	// tells Zuora on io.stigg.integration.connected.
+	Bridge BridgeTarget
+	Logger *slog.Logger
 }
 
 // withDefaults fills what callers may leave out. Every constructor of handlers goes through it, so a handler
@@ -72,4 +75,8 @@ func Register(r *dispatch.Router, d Deps) {
 	r.HandleEach(events.TypeStiggUsageReported, newUsageReports(d))
 	// Zuora's notifications (io.zuora.*) only read Zuora and report what it says, with the Stigg ids.
 	registerZuoraEvents(r, d)
+	// Connected and disconnected carry the integration's current state: the latest one wins.
+	integ := &integrations{deps: d}
+	r.Handle(events.TypeStiggIntegrationConnected, integ)
+	r.Handle(events.TypeStiggIntegrationDisconnected, integ)
 }

@@ -155,7 +155,7 @@ func (st *store) applyTemplate(t *calloutTemplate, in *calloutTemplateIn, create
 			return errNotifInvalid("name must be 1 to 255 characters")
 		}
 		for _, o := range st.ntf.templates {
-			if o != t && o.Name == *in.Name {
+			if o.ID != t.ID && o.Name == *in.Name {
 				return errNotifInvalid("a callout template named '%s' already exists", *in.Name)
 			}
 		}

@@ -17,7 +17,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/zuora-sync/zuora-sync/consumer"
+	"github.com/zuora-sync/zuora-sync/handlers"
+	"github.com/zuora-sync/zuora-sync/internal/app"
 	"github.com/zuora-sync/zuora-sync/topology"
+	"github.com/zuora-sync/zuora-sync/zuoraapi"
 )
 
 // connect opens the operator connection: NATS_URL, or the local default where `make run` listens.
@@ -178,5 +181,20 @@ func runProvision(ctx context.Context, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "provisioned streams %s, %s, %s, %s and bucket %s (%d partitions)\n",
 		topology.StreamStigg, topology.StreamZuora, topology.StreamOutcomes, topology.StreamDLQ, topology.BucketIDs, topo.Partitions)
+	if os.Getenv("BRIDGE_PUBLIC_URL") == "" {
+		fmt.Fprintln(out, "Zuora's callouts not provisioned: BRIDGE_PUBLIC_URL is not set")
+		return nil
+	}
+	a, err := app.New(ctx, app.FromEnv())
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	rep, err := a.Provisioner.Reconcile(zuoraapi.WithEventID(ctx, "provision/"+time.Now().UTC().Format(time.RFC3339Nano)))
+	if err != nil {
+		return fmt.Errorf("provision Zuora's callouts: %w", err)
+	}
+	fmt.Fprintf(out, "provisioned Zuora's callouts to %s%s: %s\n", strings.TrimRight(os.Getenv("BRIDGE_PUBLIC_URL"), "/"),
+		handlers.CalloutPath, rep)
 	return nil
 }

@@ -78,6 +78,8 @@ func FromEnv() Config {
 		SimAddr:            envvar.Or("ZUORASIM_ADDR", "127.0.0.1:8089"),
 		MetricsAddr:        os.Getenv("METRICS_ADDR"),
 		UsageFlushInterval: flush,
+		Handlers: handlers.Deps{Bridge: handlers.BridgeTarget{PublicURL: os.Getenv("BRIDGE_PUBLIC_URL"),
+			Username: os.Getenv("BRIDGE_USERNAME"), Password: os.Getenv("BRIDGE_PASSWORD")}},
 		envErr:             err,
 	}
 }
@@ -97,6 +99,8 @@ type App struct {
 	Runner   *consumer.Runner
 	Previews *handlers.Previews
 	Checkout *handlers.Checkout
+	// Provisioner reconciles Zuora's notification set-up for the bridge (consumer provision, integration events).
+	Provisioner *handlers.Provisioner
 	// Usage writes the usage totals to Zuora; Run runs it.
 	Usage    *handlers.UsageFlusher
 	Registry *prometheus.Registry
@@ -183,6 +187,7 @@ func (a *App) build(ctx context.Context, cfg Config) error {
 	handlers.Register(a.Router, deps)
 	a.Previews = handlers.NewPreviews(deps)
 	a.Checkout = handlers.NewCheckout(deps)
+	a.Provisioner = handlers.NewProvisioner(deps)
 	rc := cfg.Runner
 	if rc.Logger == nil {
 		rc.Logger = cfg.Logger
