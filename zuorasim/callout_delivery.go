@@ -35,11 +35,13 @@ const (
 	calloutResponseMax      = 60 << 10         // history keeps at most 60 KB of a response
 	calloutRequestTimeout   = 20 * time.Second
 	calloutChallengeMaxRead = 4 << 10
+	calloutConcurrency      = 16 // sends in flight at once; the others wait their turn
 )
 
 // calloutEngine is the Sim's delivery machinery.
 type calloutEngine struct {
 	wake   chan struct{} // buffered 1: "look for due deliveries"
+	slots  chan struct{} // bounds the sends in flight
 	start  sync.Once
 	wg     sync.WaitGroup
 	ctx    context.Context
@@ -50,7 +52,7 @@ type calloutEngine struct {
 func newCalloutEngine() *calloutEngine {
 	ctx, cancel := context.WithCancel(context.Background())
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	return &calloutEngine{wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
+	return &calloutEngine{wake: make(chan struct{}, 1), slots: make(chan struct{}, calloutConcurrency), ctx: ctx, cancel: cancel,
 		client: &http.Client{Transport: tr, Timeout: calloutRequestTimeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
@@ -100,7 +102,12 @@ func (s *Sim) dispatchCallouts() {
 			e.wg.Add(1)
 			go func() {
 				defer e.wg.Done()
-				att := s.sendCallout(e.ctx, job)
+				select {
+				case e.slots <- struct{}{}:
+					defer func() { <-e.slots }()
+				case <-e.ctx.Done():
+				}
+				att := s.sendCallout(e.ctx, job) // after Close: fails at once with the context's error
 				s.recordAttempt(job.id, att)
 			}()
 		}

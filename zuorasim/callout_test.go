@@ -437,3 +437,30 @@ func TestCalloutEventsOfStateChanges(t *testing.T) {
 		t.Errorf("unexpected callouts: %v", seen)
 	}
 }
+
+// An invoice paid in two POST /v1/payments steps sends invoice.paid once, when its balance reaches zero, with the
+// balance before that payment as Invoice.Balance_old.
+func TestCalloutInvoicePaidByPayments(t *testing.T) {
+	f, inv := invoicedFixture(t)
+	rc := newReceiver(t, func(int) int { return http.StatusOK })
+	paid := specFor(t, events.TypeZuoraInvoicePaid)
+	f.h.createTrigger(paid)
+	tpl := f.h.createTemplate("paid", rc.srv.URL+"/callouts/zuora", map[string]any{"eventTypeName": paid.EventName,
+		"calloutParams": paid.Params})
+	f.h.createDefinition("paid", paid.EventName, tpl["id"].(string))
+	v1OK(t, f.h.do("POST", "/v1/payments", f.payment("External", 100, applyTo(inv, 100))))
+	waitCallouts(t, f.h.sim)
+	if n := len(rc.requests()); n != 0 {
+		t.Fatalf("a partial payment sent %d callouts", n)
+	}
+	v1OK(t, f.h.do("POST", "/v1/payments", f.payment("External", firstInvoice-100, applyTo(inv, firstInvoice-100))))
+	waitCallouts(t, f.h.sim)
+	got := rc.requests()
+	if len(got) != 1 {
+		t.Fatalf("%d callouts, want 1", len(got))
+	}
+	if typ, p, err := events.ParseCallout(got[0].body); err != nil || typ != events.TypeZuoraInvoicePaid ||
+		p.(*events.ZuoraInvoice).InvoiceNumber != "INV00000001" {
+		t.Fatalf("callout %s: %s %v", got[0].body, typ, err)
+	}
+}
