@@ -423,7 +423,7 @@ func TestCalloutEventsOfStateChanges(t *testing.T) {
 				t.Errorf("payment.failed: %+v", v)
 			}
 		case *events.ZuoraSubscription:
-			if v.StiggSubscriptionID != "res-1" || v.SubscriptionNumber != "A-S00000001" {
+			if v.SubscriptionNumber != "A-S00000001" || v.StiggCustomerID != "cust-1" || v.Version == "" {
 				t.Errorf("%s: %+v", typ, v)
 			}
 		}
