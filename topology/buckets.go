@@ -28,6 +28,9 @@ const (
 	// of one (Zuora retries at least 30 min apart, past the stream's duplicate window) is answered without being
 	// published again. The bridge alone provisions and uses it.
 	BucketCallouts = "zuorasync-callouts"
+	// BucketReconcile holds the progress of the consumer's periodic jobs (the recovery of missed callouts), so
+	// it survives restarts and two instances do not run one round at once.
+	BucketReconcile = "zuorasync-reconcile"
 	// CalloutsTTL is how long a delivered callout is remembered: longer than Zuora's whole retry schedule (at
 	// most 5 attempts, at most 24 h apart) and a resend an operator asks for in the days after.
 	CalloutsTTL = 7 * 24 * time.Hour
@@ -35,7 +38,7 @@ const (
 
 // Buckets are the KV buckets the consumer process uses.
 type Buckets struct {
-	IDs, Parked, Idem, Applied, Usage jetstream.KeyValue
+	IDs, Parked, Idem, Applied, Usage, Reconcile jetstream.KeyValue
 }
 
 func (t Topology) bucketConfigs() []jetstream.KeyValueConfig {
@@ -47,6 +50,7 @@ func (t Topology) bucketConfigs() []jetstream.KeyValueConfig {
 		{Bucket: BucketApplied, Description: "zuora-sync: origin (stream, epoch, sequence) of the last event applied per entity"},
 		// No TTL: the events kept are what dedupes a replay, however late.
 		{Bucket: BucketUsage, Description: "zuora-sync: usage counted per subscription, feature and billing period, and what Zuora was given"},
+		{Bucket: BucketReconcile, Description: "zuora-sync: progress of periodic reconciliation (missed Zuora callouts)"},
 	}
 }
 
@@ -63,7 +67,7 @@ func EnsureBuckets(ctx context.Context, js jetstream.JetStream, t Topology) (*Bu
 		}
 		kvs = append(kvs, kv)
 	}
-	return &Buckets{IDs: kvs[0], Parked: kvs[1], Idem: kvs[2], Applied: kvs[3], Usage: kvs[4]}, nil
+	return &Buckets{IDs: kvs[0], Parked: kvs[1], Idem: kvs[2], Applied: kvs[3], Usage: kvs[4], Reconcile: kvs[5]}, nil
 }
 
 // EnsureCalloutsBucket creates (or binds) the bridge's record of delivered callouts, with leader reads like the

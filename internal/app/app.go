@@ -58,6 +58,9 @@ type Config struct {
 	Handlers  handlers.Deps // Zuora, IDs and Usage are filled in by New
 	// UsageFlushInterval is how often usage totals are written to Zuora (USAGE_FLUSH_INTERVAL); default 5 s.
 	UsageFlushInterval time.Duration
+	// ReconcileInterval is how often Zuora's callout history is searched for callouts it gave up on
+	// (ZUORASYNC_RECONCILE_INTERVAL); default 15 min. It runs only when Handlers.Bridge.PublicURL is set.
+	ReconcileInterval time.Duration
 
 	// MetricsAddr serves /metrics when set.
 	MetricsAddr string
@@ -69,6 +72,7 @@ type Config struct {
 // FromEnv reads the contract's environment variables (docs/CONTRACT.md).
 func FromEnv() Config {
 	flush, err := envvar.Duration("USAGE_FLUSH_INTERVAL", defaultUsageFlushInterval)
+	reconcile, rerr := envvar.Duration("ZUORASYNC_RECONCILE_INTERVAL", defaultReconcileInterval)
 	return Config{
 		NATSURL:            os.Getenv("NATS_URL"),
 		DataDir:            envvar.Or("ZUORASYNC_DATA_DIR", "./data"),
@@ -78,13 +82,17 @@ func FromEnv() Config {
 		SimAddr:            envvar.Or("ZUORASIM_ADDR", "127.0.0.1:8089"),
 		MetricsAddr:        os.Getenv("METRICS_ADDR"),
 		UsageFlushInterval: flush,
+		ReconcileInterval:  reconcile,
 		Handlers: handlers.Deps{Bridge: handlers.BridgeTarget{PublicURL: os.Getenv("BRIDGE_PUBLIC_URL"),
 			Username: os.Getenv("BRIDGE_USERNAME"), Password: os.Getenv("BRIDGE_PASSWORD")}},
-		envErr:             err,
+		envErr: errors.Join(err, rerr),
 	}
 }
 
-const defaultUsageFlushInterval = 5 * time.Second
+const (
+	defaultUsageFlushInterval = 5 * time.Second
+	defaultReconcileInterval  = 15 * time.Minute
+)
 
 // App is a wired consumer process.
 type App struct {
@@ -101,6 +109,8 @@ type App struct {
 	Checkout *handlers.Checkout
 	// Provisioner reconciles Zuora's notification set-up for the bridge (consumer provision, integration events).
 	Provisioner *handlers.Provisioner
+	// Callouts recovers the callouts Zuora gave up on; nil without BRIDGE_PUBLIC_URL (Zuora sends none then).
+	Callouts *handlers.CalloutReconciler
 	// Usage writes the usage totals to Zuora; Run runs it.
 	Usage    *handlers.UsageFlusher
 	Registry *prometheus.Registry
@@ -188,6 +198,10 @@ func (a *App) build(ctx context.Context, cfg Config) error {
 	a.Previews = handlers.NewPreviews(deps)
 	a.Checkout = handlers.NewCheckout(deps)
 	a.Provisioner = handlers.NewProvisioner(deps)
+	if deps.Bridge.PublicURL != "" {
+		a.Callouts = handlers.NewCalloutReconciler(deps, buckets.Reconcile,
+			handlers.CalloutReconcileConfig{Interval: cmp.Or(cfg.ReconcileInterval, defaultReconcileInterval)})
+	}
 	rc := cfg.Runner
 	if rc.Logger == nil {
 		rc.Logger = cfg.Logger
@@ -247,7 +261,8 @@ func (a *App) zuoraClient(cfg Config) error {
 	return nil
 }
 
-// Run consumes, answers the request/reply subjects and flushes usage totals to Zuora until ctx ends, then drains.
+// Run consumes, answers the request/reply subjects, flushes usage totals to Zuora and (with a bridge configured)
+// recovers missed callouts until ctx ends, then drains.
 // It also serves /metrics, /healthz and /readyz when MetricsAddr is set. It returns an error wrapping
 // consumer.ErrConnectionClosed when the NATS connection closes for good, so the process exits instead of idling.
 func (a *App) Run(ctx context.Context) error {
@@ -259,6 +274,14 @@ func (a *App) Run(ctx context.Context) error {
 		_ = a.Usage.Run(flushCtx)
 	}()
 	defer func() { stopFlush(); <-flushed }()
+	if a.Callouts != nil {
+		reconciled := make(chan struct{})
+		go func() {
+			defer close(reconciled)
+			_ = a.Callouts.Run(flushCtx)
+		}()
+		defer func() { stopFlush(); <-reconciled }()
+	}
 	srv, err := rpc.Start(a.NC, a.Previews, a.Checkout, rpc.Config{Logger: a.log.With("component", "rpc")})
 	if err != nil {
 		return err
