@@ -326,7 +326,7 @@ func (st *store) queueCallout(at time.Time, c *objectChange, account map[string]
 	default:
 		body, _ = json.Marshal(params)
 	}
-	rec := &calloutRecord{CalloutHistoryEntry: CalloutHistoryEntry{ID: newID(), NotificationID: newUUID(),
+	rec := &calloutRecord{CalloutHistoryEntry: CalloutHistoryEntry{ID: newID(), NotificationID: newID(), // 32 hex digits, like Zuora-Request-Id without its hyphens
 		Notification: d.Name, NotificationDefinitionID: d.ID, CalloutTemplateID: templateID,
 		EventCategory: d.EventTypeNamespace + ":" + t.EventType.Name, BaseObject: c.object, ObjectID: c.id,
 		ChangeType: c.changeType, RequestMethod: spec.method, RequestURL: target, RequestBody: string(body),

@@ -144,7 +144,7 @@ func TestCalloutInvoicePaid(t *testing.T) {
 	got := paid[0]
 	if got.method != "POST" || got.path != "/callouts/zuora" || got.header.Get("Content-Type") != "application/json" ||
 		got.header.Get("X-Zuorasync-Tenant") != "sim" || !hexRequestID.MatchString(got.header.Get("Zuora-Request-Id")) ||
-		got.header.Get("Zuora-Notification-Id") == "" {
+		!hexRequestID.MatchString(got.header.Get("Zuora-Notification-Id")) {
 		t.Fatalf("request: %s %s %v", got.method, got.path, got.header)
 	}
 	// Non-preemptive: the same attempt went first without credentials and was challenged.

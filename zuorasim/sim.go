@@ -187,7 +187,9 @@ func (s *Sim) Advance(d time.Duration) time.Time {
 	}
 	s.clockMu.Unlock()
 	s.runDueOrders()
-	s.kickCallouts() // callout retries that came due
+	if s.calloutsBusy() { // callout retries that came due (callout_delivery.go)
+		s.kickCallouts()
+	}
 	return s.Now()
 }
 
