@@ -55,7 +55,7 @@ func money(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 
 // v1AccountView renders a in the V1 shape. Caller holds st.mu.
 func (st *store) v1AccountView(a *Account) v1Account {
-	basic := map[string]any{"id": a.ID, "accountNumber": a.AccountNumber, "name": a.Name, "status": "Active"}
+	basic := map[string]any{"id": a.ID, "accountNumber": a.AccountNumber, "name": a.Name, "status": v1AccountStatus(a)}
 	putIf(basic, "batch", a.Batch)
 	putIf(basic, "crmId", a.CrmID)
 	putIf(basic, "salesRep", a.SalesRep)

@@ -20,6 +20,7 @@ func (s *Sim) adminRoutes() map[string]adminEndpoint {
 		"GET /_sim/notifications":                     func(*http.Request) (reply, *apiError) { return replyOK(s.Notifications()), nil },
 		"POST /_sim/invoices/{invoiceNumber}/pay":     s.adminPayInvoice,
 		"POST /_sim/invoices/{invoiceNumber}/decline": s.adminDeclinePayment, // callout_payment_failure.go
+		"POST /_sim/accounts/{accountKey}/cancel":     s.adminCancelAccount,  // callout_account_cancel.go
 		"GET /_sim/callouts":                          func(*http.Request) (reply, *apiError) { return replyOK(s.CalloutHistory()), nil },
 		"POST /_sim/reset":                            func(*http.Request) (reply, *apiError) { s.Reset(); return noContent, nil },
 		"GET /_sim/faults":                            func(*http.Request) (reply, *apiError) { return replyOK(s.Faults()), nil },

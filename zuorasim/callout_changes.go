@@ -24,6 +24,7 @@ import (
 //	order.scheduled_failed        Order         UPDATE      Status Scheduled
 //	order.cancelled               Order         UPDATE      Status (PreviousStatus, default Scheduled)
 //	payment.failed                Payment       INSERT      — (Status Error)
+//	account.canceled              Account       UPDATE      Status Active
 //	account.payment_method_changed Account      UPDATE      DefaultPaymentMethodId
 //
 // An UPDATE's _old of a field that did not change is its current value; an INSERT has no _old values (null).
@@ -171,6 +172,13 @@ func (st *store) changeOf(event string, params map[string]string) *objectChange 
 					fields: paymentFields(p)}
 			}
 		}
+	case "account.canceled":
+		a := st.accountsByID[params["AccountId"]]
+		if a == nil {
+			return nil
+		}
+		return &objectChange{object: "Account", changeType: "UPDATE", id: a.ID, accountID: a.ID,
+			fields: accountFields(a), old: map[string]any{"Status": "Active"}}
 	case "account.payment_method_changed":
 		a := st.accountsByID[params["AccountId"]]
 		if a == nil {

@@ -382,7 +382,7 @@ func TestCalloutCloseEndsDeliveries(t *testing.T) {
 
 // Every state change the simulator describes to triggers sends the callout of its type, once, with a body
 // ParseCallout accepts: invoice posted, default payment method changed, payment declined, scheduled order
-// completed (and the subscription version it made), subscription cancelled.
+// completed (and the subscription version it made), subscription cancelled, account cancelled.
 func TestCalloutEventsOfStateChanges(t *testing.T) {
 	f := newOrderFixture(t)
 	rc := newReceiver(t, func(int) int { return http.StatusOK })
@@ -400,7 +400,14 @@ func TestCalloutEventsOfStateChanges(t *testing.T) {
 	f.h.sim.Advance(6 * 24 * time.Hour)
 	f.h.token = f.h.newToken()
 	f.cancelOrder(t, "SpecificDate", f.today(), false)
+	f.h.post("/_sim/accounts/" + f.acctNum + "/cancel")
 	waitCallouts(t, f.h.sim)
+	if r := f.h.do("POST", "/_sim/accounts/"+f.acctNum+"/cancel", nil); r.status != http.StatusConflict {
+		t.Fatalf("cancelling twice: %d", r.status)
+	}
+	if acct := v1OK(t, f.h.do("GET", "/v1/accounts/"+f.acctNum, nil)); acct["basicInfo"].(map[string]any)["status"] != "Canceled" {
+		t.Fatalf("V1 account after cancel: %v", acct["basicInfo"])
+	}
 
 	want := map[string]string{
 		events.TypeZuoraInvoicePosted:               "invoice.posted",
@@ -409,6 +416,7 @@ func TestCalloutEventsOfStateChanges(t *testing.T) {
 		events.TypeZuoraOrderScheduledCompleted:     "order.scheduled_completed",
 		events.TypeZuoraSubscriptionUpdated:         "subscription.updated",
 		events.TypeZuoraSubscriptionCanceled:        "subscription.canceled",
+		events.TypeZuoraAccountCanceled:             "account.canceled",
 	}
 	seen := map[string]int{}
 	for _, r := range rc.requests() {
