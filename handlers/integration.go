@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/zuora-sync/zuora-sync/dispatch"
 	"github.com/zuora-sync/zuora-sync/events"
@@ -49,6 +50,9 @@ func (h *integrations) Handle(ctx context.Context, in *dispatch.Input) (*dispatc
 		"deleted": strconv.Itoa(rep.Deleted), "unchanged": strconv.Itoa(rep.Unchanged)}}
 	if action != actionRemoved && action != actionUnchanged {
 		out.Zuora["calloutUrl"] = p.calloutURL()
+	}
+	if len(rep.MissingCustomFields) > 0 {
+		out.Zuora["missingCustomFields"] = strings.Join(rep.MissingCustomFields, ",")
 	}
 	return dispatch.Synced(events.EntityIntegration, out), nil
 }

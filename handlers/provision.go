@@ -43,10 +43,41 @@ const (
 // ProvisionReport counts what one reconcile did in Zuora, per kind of object.
 type ProvisionReport struct {
 	Created, Updated, Deleted, Unchanged int
+	// MissingCustomFields names ("Object.field__c") the custom fields the handlers write that the tenant does
+	// not define; Zuora has no API to define them, an administrator adds them in Zuora's Object Manager.
+	MissingCustomFields []string
 }
 
 func (r ProvisionReport) String() string {
-	return fmt.Sprintf("%d created, %d updated, %d deleted, %d unchanged", r.Created, r.Updated, r.Deleted, r.Unchanged)
+	s := fmt.Sprintf("%d created, %d updated, %d deleted, %d unchanged", r.Created, r.Updated, r.Deleted, r.Unchanged)
+	if len(r.MissingCustomFields) > 0 {
+		s += "; custom fields missing in Zuora: " + strings.Join(r.MissingCustomFields, ", ")
+	}
+	return s
+}
+
+// requiredCustomFields are the custom fields the handlers write, by Zuora object.
+var requiredCustomFields = map[string][]string{
+	"Account":      {FieldStiggCustomerID, FieldStiggEntityURL},
+	"Product":      {FieldStiggEntityURL},
+	"Subscription": {FieldStiggCustomerID, FieldStiggEntityURL, FieldStiggResourceID},
+}
+
+// missingCustomFields describes each object the handlers write custom fields of and lists the fields it lacks.
+func (p *Provisioner) missingCustomFields(ctx context.Context) ([]string, error) {
+	var missing []string
+	for _, object := range slices.Sorted(maps.Keys(requiredCustomFields)) {
+		fields, err := p.zuora.DescribeFields(ctx, object)
+		if err != nil {
+			return nil, fmt.Errorf("describe %s: %w", object, err)
+		}
+		for _, want := range requiredCustomFields[object] {
+			if !slices.ContainsFunc(fields, func(f zuoraapi.DescribedField) bool { return f.Name == want }) {
+				missing = append(missing, object+"."+want)
+			}
+		}
+	}
+	return missing, nil
 }
 
 // Changed reports whether Zuora was written to.
@@ -193,6 +224,14 @@ func (p *Provisioner) Reconcile(ctx context.Context) (ProvisionReport, error) {
 	}
 	if err := p.removeOwned(ctx, st, func(name string) bool { return !wanted[name] }, &rep); err != nil {
 		return rep, err
+	}
+	if rep.MissingCustomFields, err = p.missingCustomFields(ctx); err != nil {
+		return rep, err
+	}
+	if len(rep.MissingCustomFields) > 0 {
+		p.log.Error("Zuora lacks custom fields zuora-sync writes: writes that carry them will be refused until an "+
+			"administrator defines them (text fields) in Zuora's Object Manager; Zuora has no API for this",
+			"missing", rep.MissingCustomFields)
 	}
 	p.log.Info("Zuora notification set-up reconciled", "callout_url", p.calloutURL(), "result", rep.String())
 	return rep, nil

@@ -248,3 +248,25 @@ func mapValues(m map[string]string) []string {
 	}
 	return out
 }
+
+// Zuora has no API to define custom fields on its standard objects: provisioning describes the objects and names
+// the ones missing, so an administrator knows what to add before writes carrying them are refused.
+func TestProvisioningNamesMissingCustomFields(t *testing.T) {
+	e := newProvisionEnv(t)
+	if rep := e.reconcile("connect-1"); len(rep.MissingCustomFields) != 0 {
+		t.Fatalf("the default tenant defines every field, got missing %v", rep.MissingCustomFields)
+	}
+	bare := zuorasim.New(zuorasim.Config{CustomFields: map[string][]string{"Account": {"stiggCustomerId__c"}}})
+	srv := httptest.NewServer(bare.Handler())
+	t.Cleanup(func() { srv.Close(); bare.Close() })
+	z, err := zuoraapi.New(zuoraapi.Config{BaseURL: srv.URL, ClientID: zuorasim.DefaultClientID, ClientSecret: zuorasim.DefaultClientSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.deps.Zuora = z
+	rep := e.reconcile("connect-2")
+	want := "Account.stiggEntityUrl__c Product.stiggEntityUrl__c Subscription.stiggCustomerId__c Subscription.stiggEntityUrl__c Subscription.stiggResourceId__c"
+	if got := strings.Join(rep.MissingCustomFields, " "); got != want {
+		t.Fatalf("missing %q, want %q", got, want)
+	}
+}

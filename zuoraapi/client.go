@@ -153,7 +153,11 @@ type Request struct {
 	Header http.Header // extra headers; override the defaults (e.g. a different Zuora-Version)
 }
 
-// Do sends r and decodes a successful JSON response into out (nil = discard). Every failure is a *Error.
+// RawBody, as Do's out, receives a successful response's body as it is (the few answers that are not JSON).
+type RawBody []byte
+
+// Do sends r and decodes a successful JSON response into out (nil = discard; a *RawBody takes the bytes as they
+// are). Every failure is a *Error.
 func (c *Client) Do(ctx context.Context, r Request, out any) error {
 	method := r.Method
 	if method == "" {
@@ -257,7 +261,9 @@ func (c *Client) Do(ctx context.Context, r Request, out any) error {
 		// V1 and CRUD report business failures as HTTP 200 with success:false.
 		zerr = newResponseError(method, r.Path, resp.StatusCode, resp.Header, data)
 	}
-	if zerr == nil && out != nil && resp.StatusCode != http.StatusNoContent && len(bytes.TrimSpace(data)) > 0 {
+	if raw, ok := out.(*RawBody); ok && zerr == nil {
+		*raw = append((*raw)[:0], data...)
+	} else if zerr == nil && out != nil && resp.StatusCode != http.StatusNoContent && len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
 			zerr = &Error{Kind: KindUnknown, StatusCode: resp.StatusCode, RequestID: requestID, Method: method, Path: r.Path,
 				Message: "decoding response: " + err.Error(), err: err}

@@ -17,6 +17,14 @@ type reply struct {
 func replyOK(body any) reply      { return reply{status: http.StatusOK, body: body} }
 func replyCreated(body any) reply { return reply{status: http.StatusCreated, body: body} }
 
+// rawBody is an answer that is not JSON (the describe API's XML).
+type rawBody struct {
+	contentType string
+	data        []byte
+}
+
+func isRaw(body any) bool { _, ok := body.(rawBody); return ok }
+
 // replyWith answers with any status and JSON body: the few places where Zuora answers outside its envelopes
 // (CRUD's "no data" 404, a 400 with a bare message).
 func replyWith(status int, body any) reply { return reply{status: status, body: body} }
@@ -55,6 +63,11 @@ func (s *Sim) serve(a access, ep endpoint) http.HandlerFunc {
 			s.fail(w, r, e)
 		case rep.body == nil:
 			w.WriteHeader(cmpStatus(rep.status))
+		case isRaw(rep.body):
+			raw := rep.body.(rawBody)
+			w.Header().Set("Content-Type", raw.contentType)
+			w.WriteHeader(cmpStatus(rep.status))
+			_, _ = w.Write(raw.data)
 		default:
 			writeJSON(w, cmpStatus(rep.status), rep.body)
 		}

@@ -24,6 +24,8 @@ func (s *Sim) coreRoutes() []route {
 		{pattern: "GET /v2/accounts/{account_id}", access: read, ep: s.getAccount},
 		{pattern: "PATCH /v2/accounts/{account_id}", access: write, ep: s.patchAccount},
 		{pattern: "GET /v1/accounts/{account_key}", access: read, ep: s.v1GetAccount},
+		// describe.go: object descriptions, with the tenant's custom fields
+		{pattern: "GET /v1/describe/{object}", access: read, ep: s.describe},
 		// payment_methods.go: Quickstart payment methods (cc_ref only)
 		{pattern: "POST /v2/payment_methods", access: write, ep: s.createPaymentMethod},
 		{pattern: "GET /v2/payment_methods", access: read, ep: s.listPaymentMethods},

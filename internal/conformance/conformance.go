@@ -90,7 +90,7 @@ var (
 // fails (it does not skip: CI always has the documents).
 func Load(tb testing.TB) *Checker {
 	tb.Helper()
-	loadOnce.Do(func() { loaded, errLoad = load() })
+	loadOnce.Do(func() { registerXMLDecoder(); loaded, errLoad = load() })
 	if errLoad != nil {
 		tb.Fatalf("conformance: %v", errLoad)
 	}

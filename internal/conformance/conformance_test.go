@@ -456,3 +456,21 @@ func TestWriteOffAmountIsNotBoundedByDecimalPrecision(t *testing.T) {
 		t.Fatal("the amount's type must still be checked")
 	}
 }
+
+// XML answers (GET /v1/describe/{object}) are checked against their schema like JSON ones.
+func TestDescribeXMLIsChecked(t *testing.T) {
+	c := Load(t)
+	req := httptest.NewRequest(http.MethodGet, "/v1/describe/Account", nil)
+	h := http.Header{"Content-Type": {"text/xml; charset=utf-8"}, "Zuora-Request-Id": {strings.Repeat("a", 36)}}
+	good := []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<object><name>Account</name><label>Account</label><fields>
+  <field><name>Id</name><label>Id</label><type>text</type><contexts><context>soap</context></contexts></field>
+  <field><name>stiggCustomerId__c</name><label>stiggCustomerId</label><type>text</type></field>
+</fields></object>`)
+	if err := c.CheckResponse(req, http.StatusOK, h, good); err != nil {
+		t.Fatalf("a described object must pass: %v", err)
+	}
+	bad := []byte(`<object><name>Account</name><fields><field><name>Id</name><type>colour</type></field></fields></object>`)
+	mustContain(t, c.CheckResponse(req, http.StatusOK, h, bad), "type")
+	mustContain(t, c.CheckResponse(req, http.StatusOK, h, []byte(`<object><name>`)), "XML")
+}
