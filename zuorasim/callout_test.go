@@ -182,6 +182,22 @@ func TestCalloutInvoicePaid(t *testing.T) {
 	if n := len(r.json(t)["calloutHistories"].([]any)); n != 0 {
 		t.Fatalf("failedOnly lists %d delivered callouts", n)
 	}
+	// Pages of one, and the time window (endTime before the callouts: none).
+	r = f.h.do("GET", "/v1/notification-history/callout?failedOnly=false&pageSize=1", nil)
+	m := r.json(t)
+	next, _ := m["nextPage"].(string)
+	if len(m["calloutHistories"].([]any)) != 1 || next == "" {
+		t.Fatalf("first page: %s", r.body)
+	}
+	r = f.h.do("GET", next, nil)
+	if m := r.json(t); len(m["calloutHistories"].([]any)) != 1 || m["nextPage"] != nil {
+		t.Fatalf("second page: %s", r.body)
+	}
+	before := f.h.sim.Now().Add(-time.Hour).UTC().Format(time.RFC3339) // the spec types it date-time
+	r = f.h.do("GET", "/v1/notification-history/callout?failedOnly=false&endTime="+before, nil)
+	if n := len(r.json(t)["calloutHistories"].([]any)); n != 0 {
+		t.Fatalf("endTime before the callouts lists %d", n)
+	}
 	if st := f.h.sim.State(); len(st.CalloutHistory) != 2 || st.CalloutHistory[1].Status != CalloutDelivered {
 		t.Fatalf("state: %+v", st.CalloutHistory)
 	}

@@ -78,3 +78,21 @@ func TestJEXLAcceptsProvisionedConditions(t *testing.T) {
 		}
 	}
 }
+
+// Any input either parses or is refused; evaluation never panics.
+func FuzzJEXL(f *testing.F) {
+	for _, s := range events.CalloutSpecs() {
+		f.Add(s.Condition)
+	}
+	for _, s := range []string{"", "(", "!", "'", "a == -", "((((a))))", "a.b_old != null || !!x", "1.5 >= -2"} {
+		f.Add(s)
+	}
+	env := envOf(map[string]any{"changeType": "UPDATE", "Invoice.Status": "Posted", "Invoice.Balance": 0.0})
+	f.Fuzz(func(t *testing.T, src string) {
+		c, err := parseJEXL(src)
+		if err != nil {
+			return
+		}
+		c.holds(env)
+	})
+}
