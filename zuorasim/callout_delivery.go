@@ -27,7 +27,7 @@ import (
 // with WWW-Authenticate the request is sent again, in the same attempt, with the credentials. Only 200 counts as
 // delivered. A failed attempt is retried when calloutRetry is on, up to calloutMaxAttempts attempts in all, each
 // calloutRetryInterval after the previous one on the simulated clock: retries happen when the clock is advanced
-// (Sim.Advance, POST /_sim/clock/advance). The response content kept in the history is cut at 60 KB.
+// (Sim.Advance, POST /_sim/clock/advance) or as real time passes. The response content kept in the history is cut at 60 KB.
 
 const (
 	calloutMaxAttempts      = 3                // Zuora's default "Maximum Number of Delivery Attempts"
@@ -36,6 +36,7 @@ const (
 	calloutRequestTimeout   = 20 * time.Second
 	calloutChallengeMaxRead = 4 << 10
 	calloutConcurrency      = 16 // sends in flight at once; the others wait their turn
+	calloutTick             = time.Second
 )
 
 // calloutEngine is the Sim's delivery machinery.
@@ -92,11 +93,16 @@ func (s *Sim) stopCallouts() {
 func (s *Sim) dispatchCallouts() {
 	e := s.callouts
 	defer e.wg.Done()
+	// Besides the wake-ups (a new delivery, a resend, the clock advanced), a slow tick finds retries that the real
+	// passing of time made due, as in a long-running `make run`.
+	tick := time.NewTicker(calloutTick)
+	defer tick.Stop()
 	for {
 		select {
 		case <-e.ctx.Done():
 			return
 		case <-e.wake:
+		case <-tick.C:
 		}
 		for _, job := range s.takeDueCallouts() {
 			e.wg.Add(1)
