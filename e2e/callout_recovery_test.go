@@ -1,0 +1,61 @@
+package e2e
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/zuora-sync/zuora-sync/events"
+	"github.com/zuora-sync/zuora-sync/zuorasim"
+)
+
+// A bridge outage longer than Zuora's retries: the invoice.paid callout fails all three attempts and Zuora gives
+// up; the consumer's reconciliation finds it in Zuora's callout history and has it resent once the bridge is
+// back. The notification is stored once and comes back as the invoice.paid outcome with the Stigg ids; a second
+// round resends nothing.
+func TestCalloutDroppedPastZuorasRetriesIsRecovered(t *testing.T) {
+	h, a, b := calloutWorld(t)
+	if a.Callouts == nil {
+		t.Fatal("no callout reconciler although the bridge is configured")
+	}
+	h.waitCallouts()
+	inv := invoiceOf(t, h, "sub-recover")
+	h.waitCallouts()
+	b.stop()
+	if _, err := h.sim.PayInvoice(inv.InvoiceNumber); err != nil {
+		t.Fatal(err)
+	}
+	h.waitCallouts()
+	for range 2 {
+		h.sim.Advance(31 * time.Minute)
+		h.waitCallouts()
+	}
+	c := h.onePaidCallout(inv.InvoiceNumber)
+	if c.Status != zuorasim.CalloutFailed || !slices.Equal(attemptCodes(c), []int{0, 0, 0}) {
+		t.Fatalf("after Zuora's retries: %+v, want failed after three attempts", c)
+	}
+
+	b.start()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	st, err := a.Callouts.Reconcile(ctx)
+	if err != nil || st.Resent == 0 {
+		t.Fatalf("reconcile: %+v %v, want the failed callouts resent", st, err)
+	}
+	h.waitCallouts()
+	c = h.onePaidCallout(inv.InvoiceNumber)
+	if c.Status != zuorasim.CalloutDelivered {
+		t.Fatalf("after the resend: %+v", c)
+	}
+	if n := h.storedCallouts(c.NotificationID); n != 1 {
+		t.Fatalf("%d events of the notification on the ZUORA stream, want 1", n)
+	}
+	if typ, out := h.waitOutcome(loopEventIDPrefix+c.NotificationID, 30*time.Second); typ != events.TypeOutInvoicePaid ||
+		out.Zuora["stiggSubscriptionId"] != "sub-recover" {
+		t.Fatalf("outcome of the recovered callout: %s %+v", typ, out)
+	}
+	if st, err := a.Callouts.Reconcile(ctx); err != nil || st.Resent != 0 {
+		t.Fatalf("second round: %+v %v, want nothing resent", st, err)
+	}
+}
