@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -268,5 +269,47 @@ func TestProvisioningNamesMissingCustomFields(t *testing.T) {
 	want := "Account.stiggEntityUrl__c Product.stiggEntityUrl__c Subscription.stiggCustomerId__c Subscription.stiggEntityUrl__c Subscription.stiggResourceId__c"
 	if got := strings.Join(rep.MissingCustomFields, " "); got != want {
 		t.Fatalf("missing %q, want %q", got, want)
+	}
+}
+
+// Lists longer than a page are read whole, each object once (triggers count from 0, templates and definitions
+// from 1), so a tenant with many notifications of its own still reconciles to "unchanged".
+func TestProvisioningReadsLongListsOnce(t *testing.T) {
+	e := newProvisionEnv(t)
+	ctx := e.ctx("tenant")
+	const own = 57
+	for i := range own {
+		name := "TenantEvent" + strconv.Itoa(i)
+		if _, err := e.zuora.CreateEventTrigger(ctx, "t"+name, &zuoraapi.EventTrigger{Active: true, BaseObject: "Invoice",
+			Condition: "Invoice.Amount > " + strconv.Itoa(i), EventType: zuoraapi.EventType{Name: name, DisplayName: name}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.zuora.CreateCalloutTemplate(ctx, "c"+name, &zuoraapi.CalloutTemplate{Name: "tenant " + name, Active: true,
+			CalloutBaseurl: "https://erp.example.com/" + name, HTTPMethod: http.MethodPost, EventTypeName: name,
+			EventTypeNamespace: zuoraapi.EventTypeNamespaceUser, CalloutRetry: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.reconcile("connect-1")
+	s := e.setup()
+	specs := len(events.CalloutSpecs())
+	seen := map[string]bool{}
+	for _, tmpl := range s.templates {
+		if seen[tmpl.ID] {
+			t.Fatalf("template %s listed twice", tmpl.Name)
+		}
+		seen[tmpl.ID] = true
+	}
+	for _, tr := range s.triggers {
+		if seen[tr.ID] {
+			t.Fatalf("trigger %s listed twice", tr.EventType.Name)
+		}
+		seen[tr.ID] = true
+	}
+	if len(s.triggers) != own+specs || len(s.templates) != own+specs {
+		t.Fatalf("%d triggers and %d templates listed, want %d each", len(s.triggers), len(s.templates), own+specs)
+	}
+	if rep := e.reconcile("connect-2"); rep.Changed() {
+		t.Fatalf("second reconcile: %s", rep)
 	}
 }

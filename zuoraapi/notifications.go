@@ -72,10 +72,11 @@ const EventTypeNamespaceUser = "user.notification"
 // pageLimit is the page size of the notification set-up lists.
 const pageLimit = 50
 
-// listPages reads every page of a {data, next} list.
-func listPages[T any](ctx context.Context, c *Client, path string, q url.Values) ([]T, error) {
+// listPages reads every page of a {data, next} list. first is where the list's start index begins: 0 for the
+// event triggers, 1 for templates and definitions (the spec's defaults).
+func listPages[T any](ctx context.Context, c *Client, path string, first int, q url.Values) ([]T, error) {
 	var all []T
-	for start := 0; ; start += pageLimit {
+	for start := first; ; start += pageLimit {
 		pq := url.Values{}
 		for k, v := range q {
 			pq[k] = v
@@ -102,7 +103,7 @@ func (c *Client) ListEventTriggers(ctx context.Context, eventTypeName string) ([
 	if eventTypeName != "" {
 		q.Set("eventTypeName", eventTypeName)
 	}
-	return listPages[EventTrigger](ctx, c, "/events/event-triggers", q)
+	return listPages[EventTrigger](ctx, c, "/events/event-triggers", 0, q)
 }
 
 // CreateEventTrigger creates a custom event trigger (POST /events/event-triggers).
@@ -143,7 +144,7 @@ func (c *Client) DeleteEventTrigger(ctx context.Context, id string) error {
 
 // ListCalloutTemplates lists every callout template.
 func (c *Client) ListCalloutTemplates(ctx context.Context) ([]CalloutTemplate, error) {
-	return listPages[CalloutTemplate](ctx, c, "/notifications/callout-templates", nil)
+	return listPages[CalloutTemplate](ctx, c, "/notifications/callout-templates", 1, nil)
 }
 
 // CreateCalloutTemplate creates a callout template.
@@ -175,7 +176,7 @@ func (c *Client) DeleteCalloutTemplate(ctx context.Context, id string) error {
 
 // ListNotificationDefinitions lists every notification definition.
 func (c *Client) ListNotificationDefinitions(ctx context.Context) ([]NotificationDefinition, error) {
-	return listPages[NotificationDefinition](ctx, c, "/notifications/notification-definitions", nil)
+	return listPages[NotificationDefinition](ctx, c, "/notifications/notification-definitions", 1, nil)
 }
 
 // CreateNotificationDefinition creates a notification definition.
