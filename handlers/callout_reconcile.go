@@ -91,19 +91,11 @@ func NewCalloutReconciler(d Deps, progress jetstream.KeyValue, cfg CalloutReconc
 // Run reconciles at once and then every interval until ctx ends; it returns nil then. A failed round is logged
 // and the next one tries again.
 func (r *CalloutReconciler) Run(ctx context.Context) error {
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		if _, err := r.Reconcile(ctx); err != nil && ctx.Err() == nil {
+	runRounds(ctx, r.cfg.Interval, func(ctx context.Context) error { _, err := r.Reconcile(ctx); return err },
+		func(err error) {
 			r.log.Warn("missed-callout reconciliation failed; the next round tries again", "err", err)
-		}
-		t.Reset(r.cfg.Interval)
-	}
+		})
+	return nil
 }
 
 // CalloutReconcileStats is what one round did.

@@ -87,19 +87,9 @@ func NewUsageFlusher(d Deps, cfg UsageFlushConfig) *UsageFlusher {
 // Run flushes at once and then every interval until ctx ends; it returns nil then. Failures are logged: the
 // entries stay dirty for the next round.
 func (f *UsageFlusher) Run(ctx context.Context) error {
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		if _, err := f.Flush(ctx); err != nil && ctx.Err() == nil {
-			f.log.Warn("usage flush round failed", "err", err)
-		}
-		t.Reset(f.cfg.Interval)
-	}
+	runRounds(ctx, f.cfg.Interval, func(ctx context.Context) error { _, err := f.Flush(ctx); return err },
+		func(err error) { f.log.Warn("usage flush round failed", "err", err) })
+	return nil
 }
 
 // UsageFlushStats is what one round did.
