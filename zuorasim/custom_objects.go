@@ -88,15 +88,13 @@ var (
 // errObjects is a 400 in the V1 envelope (the custom object API answers refusals with a real 400).
 func errObjects(e *apiError) *apiError { e.v1Status = http.StatusBadRequest; return e }
 
+var customObjects = notifResource[customObjectDefinition, CustomObjectDefinition]{
+	noun: "custom object definition", param: "object",
+	rows: func(st *store) *[]*customObjectDefinition { return &st.ntf.objects },
+	key:  func(d *customObjectDefinition) string { return d.Type }, view: (*customObjectDefinition).view}
+
 // customObject finds a definition by type. Caller holds st.mu.
-func (st *store) customObject(typ string) *customObjectDefinition {
-	for _, d := range st.ntf.objects {
-		if d.Type == typ {
-			return d
-		}
-	}
-	return nil
-}
+func (st *store) customObject(typ string) *customObjectDefinition { return customObjects.find(st, typ) }
 
 func (st *store) validateCustomObject(typ string, in *customObjectIn) *apiError {
 	p := "definitions." + typ
@@ -216,30 +214,13 @@ func (s *Sim) listCustomObjects(r *http.Request, st *store) (reply, *apiError) {
 	return replyOK(map[string]any{"count": len(out), "definitions": out}), nil
 }
 
-func (s *Sim) getCustomObject(r *http.Request, st *store) (reply, *apiError) {
-	d := st.customObject(r.PathValue("object"))
-	if d == nil {
-		return reply{}, errNotFound("custom object definition", r.PathValue("object"))
-	}
-	return replyOK(d.view()), nil
-}
-
 func (s *Sim) deleteCustomObject(r *http.Request, st *store) (reply, *apiError) {
-	typ := r.PathValue("object")
-	i := slices.IndexFunc(st.ntf.objects, func(d *customObjectDefinition) bool { return d.Type == typ })
-	if i < 0 {
-		return reply{}, errNotFound("custom object definition", typ)
-	}
 	// Triggers on default__<type> stay (they no longer fire). The spec's answer is a JSON string (format uri):
 	// the deleted definition's path.
-	st.ntf.objects = slices.Delete(st.ntf.objects, i, i+1)
+	if _, e := customObjects.remove(r, st); e != nil {
+		return reply{}, e
+	}
 	return replyOK(r.URL.Path), nil
 }
 
-func (st *store) customObjectState() []CustomObjectDefinition {
-	out := make([]CustomObjectDefinition, 0, len(st.ntf.objects))
-	for _, d := range st.ntf.objects {
-		out = append(out, d.view())
-	}
-	return out
-}
+func (st *store) customObjectState() []CustomObjectDefinition { return customObjects.state(st) }

@@ -3,6 +3,7 @@ package zuorasim
 import (
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 )
 
@@ -95,14 +96,11 @@ type notificationDefinitionIn struct {
 	FilterRuleParams        map[string]string      `json:"filterRuleParams"`
 }
 
-func (st *store) definition(id string) *notificationDefinition {
-	for _, d := range st.ntf.definitions {
-		if d.ID == id {
-			return d
-		}
-	}
-	return nil
-}
+var notificationDefinitions = notifResource[notificationDefinition, NotificationDefinition]{
+	noun: "notification definition", param: "id",
+	rows: func(st *store) *[]*notificationDefinition { return &st.ntf.definitions },
+	key:  func(d *notificationDefinition) string { return d.ID }, view: (*notificationDefinition).view,
+	startBase: 1, defLimit: 20, maxLimit: 100}
 
 func (d *notificationDefinition) view() NotificationDefinition {
 	v := d.NotificationDefinition
@@ -265,93 +263,47 @@ func (st *store) applyDefinition(d *notificationDefinition, in *notificationDefi
 }
 
 func (s *Sim) createNotificationDefinition(r *http.Request, st *store) (reply, *apiError) {
-	var in notificationDefinitionIn
-	if e := decodeNotifBody(r, &in); e != nil {
-		return reply{}, e
-	}
-	now := notifTime(s.Now())
-	d := &notificationDefinition{NotificationDefinition{ID: newUUID(), Active: true, CalloutTemplateIDs: []string{},
-		CommunicationProfileIDs: []string{}, CreatedBy: simUserUUID, CreatedOn: now, UpdatedBy: simUserUUID,
-		UpdatedOn: now}}
-	if e := st.applyDefinition(d, &in, true); e != nil {
-		return reply{}, e
-	}
-	st.ntf.definitions = append(st.ntf.definitions, d)
-	return replyOK(d.view()), nil
+	return createRow(notificationDefinitions, r, st, func(in *notificationDefinitionIn) (*notificationDefinition, *apiError) {
+		now := notifTime(s.Now())
+		d := &notificationDefinition{NotificationDefinition{ID: newUUID(), Active: true, CalloutTemplateIDs: []string{},
+			CommunicationProfileIDs: []string{}, CreatedBy: simUserUUID, CreatedOn: now, UpdatedBy: simUserUUID,
+			UpdatedOn: now}}
+		if e := st.applyDefinition(d, in, true); e != nil {
+			return nil, e
+		}
+		return d, nil
+	})
 }
 
 func (s *Sim) listNotificationDefinitions(r *http.Request, st *store) (reply, *apiError) {
-	offset, limit, e := pageParams(r, 1, 20, 100)
-	if e != nil {
-		return reply{}, e
-	}
-	q := r.URL.Query()
-	var rows []NotificationDefinition
-	for _, d := range st.ntf.definitions {
-		if n := q.Get("eventTypeName"); n != "" && d.EventTypeName != n {
-			continue
-		}
-		if c := q.Get("eventCategory"); c != "" && (d.EventCategory == nil || formatNumber(*d.EventCategory) != c) {
-			continue
-		}
-		if p := q.Get("profileId"); p != "" && d.CommunicationProfileID != p && !slices.Contains(d.CommunicationProfileIDs, p) {
-			continue
-		}
-		if t := q.Get("emailTemplateId"); t != "" && d.EmailTemplateID != t {
-			continue
-		}
-		rows = append(rows, d.view())
-	}
-	data, next := pageOf(r, rows, offset, limit, 1)
-	return replyOK(notifPage[NotificationDefinition]{Data: data, Next: next}), nil
-}
-
-func (s *Sim) getNotificationDefinition(r *http.Request, st *store) (reply, *apiError) {
-	d := st.definition(r.PathValue("id"))
-	if d == nil {
-		return reply{}, errNotFound("notification definition", r.PathValue("id"))
-	}
-	return replyOK(d.view()), nil
+	return notificationDefinitions.list(r, st, func(q url.Values) (func(*notificationDefinition) bool, *apiError) {
+		eventType, category, profile, emailTemplate := q.Get("eventTypeName"), q.Get("eventCategory"),
+			q.Get("profileId"), q.Get("emailTemplateId")
+		return func(d *notificationDefinition) bool {
+			return (eventType == "" || d.EventTypeName == eventType) &&
+				(category == "" || (d.EventCategory != nil && formatNumber(*d.EventCategory) == category)) &&
+				(profile == "" || d.CommunicationProfileID == profile || slices.Contains(d.CommunicationProfileIDs, profile)) &&
+				(emailTemplate == "" || d.EmailTemplateID == emailTemplate)
+		}, nil
+	})
 }
 
 func (s *Sim) updateNotificationDefinition(r *http.Request, st *store) (reply, *apiError) {
-	d := st.definition(r.PathValue("id"))
-	if d == nil {
-		return reply{}, errNotFound("notification definition", r.PathValue("id"))
-	}
-	var in notificationDefinitionIn
-	if e := decodeNotifBody(r, &in); e != nil {
-		return reply{}, e
-	}
-	switch {
-	case in.EventTypeName != nil && *in.EventTypeName != d.EventTypeName:
-		return reply{}, errNotifInvalid("eventTypeName cannot be changed")
-	case in.EventCategory != nil:
-		return reply{}, errNotifInvalid("eventCategory cannot be changed")
-	}
-	next := &notificationDefinition{d.NotificationDefinition}
-	if e := st.applyDefinition(next, &in, false); e != nil {
-		return reply{}, e
-	}
-	next.UpdatedBy, next.UpdatedOn = simUserUUID, notifTime(s.Now())
-	*d = *next
-	return replyOK(d.view()), nil
-}
-
-func (s *Sim) deleteNotificationDefinition(r *http.Request, st *store) (reply, *apiError) {
-	id := r.PathValue("id")
-	i := slices.IndexFunc(st.ntf.definitions, func(d *notificationDefinition) bool { return d.ID == id })
-	if i < 0 {
-		return reply{}, errNotFound("notification definition", id)
-	}
-	st.ntf.definitions = slices.Delete(st.ntf.definitions, i, i+1)
-	return reply{status: http.StatusNoContent}, nil
+	return updateRow(notificationDefinitions, r, st, func(next *notificationDefinition, in *notificationDefinitionIn) *apiError {
+		switch {
+		case in.EventTypeName != nil && *in.EventTypeName != next.EventTypeName:
+			return errNotifInvalid("eventTypeName cannot be changed")
+		case in.EventCategory != nil:
+			return errNotifInvalid("eventCategory cannot be changed")
+		}
+		if e := st.applyDefinition(next, in, false); e != nil {
+			return e
+		}
+		next.UpdatedBy, next.UpdatedOn = simUserUUID, notifTime(s.Now())
+		return nil
+	})
 }
 
 func (st *store) notificationDefinitionState() []NotificationDefinition {
-	out := make([]NotificationDefinition, 0, len(st.ntf.definitions))
-	for _, d := range st.ntf.definitions {
-		out = append(out, d.view())
-	}
-	return out
+	return notificationDefinitions.state(st)
 }

@@ -3,6 +3,7 @@ package zuorasim
 import (
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 )
@@ -96,14 +97,12 @@ type calloutTemplateIn struct {
 
 var eventNamespaces = map[string]bool{"user.notification": true, "com.zuora.notification": true}
 
-func (st *store) template(id string) *calloutTemplate {
-	for _, t := range st.ntf.templates {
-		if t.ID == id {
-			return t
-		}
-	}
-	return nil
-}
+var calloutTemplates = notifResource[calloutTemplate, CalloutTemplate]{noun: "callout template", param: "id",
+	rows: func(st *store) *[]*calloutTemplate { return &st.ntf.templates },
+	key:  func(t *calloutTemplate) string { return t.ID }, view: (*calloutTemplate).view,
+	startBase: 1, defLimit: 20, maxLimit: 100}
+
+func (st *store) template(id string) *calloutTemplate { return calloutTemplates.find(st, id) }
 
 // view is the template as answers show it: a copy, the password masked.
 func (t *calloutTemplate) view() CalloutTemplate {
@@ -227,87 +226,47 @@ func (st *store) applyTemplate(t *calloutTemplate, in *calloutTemplateIn, create
 }
 
 func (s *Sim) createCalloutTemplate(r *http.Request, st *store) (reply, *apiError) {
-	var in calloutTemplateIn
-	if e := decodeNotifBody(r, &in); e != nil {
-		return reply{}, e
-	}
-	now := notifTime(s.Now())
-	t := &calloutTemplate{CalloutTemplate{ID: newUUID(), Active: true, CalloutRetry: true,
-		ContentType: "APPLICATION_JSON", CalloutParams: map[string]string{}, CalloutHeaders: map[string]string{},
-		CreatedBy: simUserUUID, CreatedOn: now, UpdatedBy: simUserUUID, UpdatedOn: now}}
-	if e := st.applyTemplate(t, &in, true); e != nil {
-		return reply{}, e
-	}
-	st.ntf.templates = append(st.ntf.templates, t)
-	return replyOK(t.view()), nil
+	return createRow(calloutTemplates, r, st, func(in *calloutTemplateIn) (*calloutTemplate, *apiError) {
+		now := notifTime(s.Now())
+		t := &calloutTemplate{CalloutTemplate{ID: newUUID(), Active: true, CalloutRetry: true,
+			ContentType: "APPLICATION_JSON", CalloutParams: map[string]string{}, CalloutHeaders: map[string]string{},
+			CreatedBy: simUserUUID, CreatedOn: now, UpdatedBy: simUserUUID, UpdatedOn: now}}
+		if e := st.applyTemplate(t, in, true); e != nil {
+			return nil, e
+		}
+		return t, nil
+	})
 }
 
 func (s *Sim) listCalloutTemplates(r *http.Request, st *store) (reply, *apiError) {
-	offset, limit, e := pageParams(r, 1, 20, 100)
-	if e != nil {
-		return reply{}, e
-	}
-	q := r.URL.Query()
-	var rows []CalloutTemplate
-	for _, t := range st.ntf.templates {
-		if n := q.Get("eventTypeName"); n != "" && t.EventTypeName != n {
-			continue
-		}
-		if n := q.Get("name"); n != "" && t.Name != n {
-			continue
-		}
-		if c := q.Get("eventCategory"); c != "" && (t.EventCategory == nil || formatNumber(*t.EventCategory) != c) {
-			continue
-		}
-		rows = append(rows, t.view())
-	}
-	data, next := pageOf(r, rows, offset, limit, 1)
-	return replyOK(notifPage[CalloutTemplate]{Data: data, Next: next}), nil
-}
-
-func (s *Sim) getCalloutTemplate(r *http.Request, st *store) (reply, *apiError) {
-	t := st.template(r.PathValue("id"))
-	if t == nil {
-		return reply{}, errNotFound("callout template", r.PathValue("id"))
-	}
-	return replyOK(t.view()), nil
+	return calloutTemplates.list(r, st, func(q url.Values) (func(*calloutTemplate) bool, *apiError) {
+		eventType, name, category := q.Get("eventTypeName"), q.Get("name"), q.Get("eventCategory")
+		return func(t *calloutTemplate) bool {
+			return (eventType == "" || t.EventTypeName == eventType) && (name == "" || t.Name == name) &&
+				(category == "" || (t.EventCategory != nil && formatNumber(*t.EventCategory) == category))
+		}, nil
+	})
 }
 
 func (s *Sim) updateCalloutTemplate(r *http.Request, st *store) (reply, *apiError) {
-	t := st.template(r.PathValue("id"))
-	if t == nil {
-		return reply{}, errNotFound("callout template", r.PathValue("id"))
-	}
-	var in calloutTemplateIn
-	if e := decodeNotifBody(r, &in); e != nil {
-		return reply{}, e
-	}
-	next := &calloutTemplate{t.CalloutTemplate}
-	if e := st.applyTemplate(next, &in, false); e != nil {
-		return reply{}, e
-	}
-	next.UpdatedBy, next.UpdatedOn = simUserUUID, notifTime(s.Now())
-	*t = *next
-	return replyOK(t.view()), nil
+	return updateRow(calloutTemplates, r, st, func(next *calloutTemplate, in *calloutTemplateIn) *apiError {
+		if e := st.applyTemplate(next, in, false); e != nil {
+			return e
+		}
+		next.UpdatedBy, next.UpdatedOn = simUserUUID, notifTime(s.Now())
+		return nil
+	})
 }
 
 func (s *Sim) deleteCalloutTemplate(r *http.Request, st *store) (reply, *apiError) {
-	id := r.PathValue("id")
-	i := slices.IndexFunc(st.ntf.templates, func(t *calloutTemplate) bool { return t.ID == id })
-	if i < 0 {
-		return reply{}, errNotFound("callout template", id)
+	t, e := calloutTemplates.remove(r, st)
+	if e != nil {
+		return reply{}, e
 	}
 	for _, d := range st.ntf.definitions { // [inferred] a deleted template no longer belongs to a definition
-		d.CalloutTemplateIDs = slices.DeleteFunc(d.CalloutTemplateIDs, func(t string) bool { return t == id })
+		d.CalloutTemplateIDs = slices.DeleteFunc(d.CalloutTemplateIDs, func(id string) bool { return id == t.ID })
 	}
-	st.ntf.templates = slices.Delete(st.ntf.templates, i, i+1)
 	return reply{status: http.StatusNoContent}, nil
 }
 
-func (st *store) calloutTemplateState() []CalloutTemplate {
-	out := make([]CalloutTemplate, 0, len(st.ntf.templates))
-	for _, t := range st.ntf.templates {
-		out = append(out, t.view())
-	}
-	return out
-}
+func (st *store) calloutTemplateState() []CalloutTemplate { return calloutTemplates.state(st) }

@@ -2,6 +2,7 @@ package zuorasim
 
 import (
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -66,14 +67,10 @@ func (st *store) validBaseObject(name string) bool {
 	return ok && st.customObject(typ) != nil
 }
 
-func (st *store) trigger(id string) *eventTrigger {
-	for _, t := range st.ntf.triggers {
-		if t.ID == id {
-			return t
-		}
-	}
-	return nil
-}
+var eventTriggers = notifResource[eventTrigger, EventTrigger]{noun: "event trigger", param: "id",
+	rows: func(st *store) *[]*eventTrigger { return &st.ntf.triggers },
+	key:  func(t *eventTrigger) string { return t.ID }, view: func(t *eventTrigger) EventTrigger { return t.EventTrigger },
+	startBase: 0, defLimit: 10, maxLimit: 0}
 
 // eventTypeDefined reports whether a trigger defines the custom event type name. Caller holds st.mu.
 func (st *store) eventTypeDefined(name string) bool {
@@ -88,23 +85,24 @@ func checkLength(field, v string, lo, hi int) *apiError {
 }
 
 func (s *Sim) createEventTrigger(r *http.Request, st *store) (reply, *apiError) {
-	var in eventTriggerIn
-	if e := decodeNotifBody(r, &in); e != nil {
-		return reply{}, e
-	}
+	return createRow(eventTriggers, r, st, st.newEventTrigger)
+}
+
+// newEventTrigger validates a POST body into a new trigger.
+func (st *store) newEventTrigger(in *eventTriggerIn) (*eventTrigger, *apiError) {
 	switch {
 	case in.BaseObject == nil:
-		return reply{}, errNotifMissing("baseObject")
+		return nil, errNotifMissing("baseObject")
 	case in.Condition == nil:
-		return reply{}, errNotifMissing("condition")
+		return nil, errNotifMissing("condition")
 	case in.EventType == nil:
-		return reply{}, errNotifMissing("eventType")
+		return nil, errNotifMissing("eventType")
 	case in.Active == nil:
-		return reply{}, errNotifMissing("active")
+		return nil, errNotifMissing("active")
 	case in.EventType.Name == nil:
-		return reply{}, errNotifMissing("eventType.name")
+		return nil, errNotifMissing("eventType.name")
 	case in.EventType.DisplayName == nil:
-		return reply{}, errNotifMissing("eventType.displayName")
+		return nil, errNotifMissing("eventType.displayName")
 	}
 	for _, c := range []struct {
 		field, v string
@@ -112,21 +110,21 @@ func (s *Sim) createEventTrigger(r *http.Request, st *store) (reply, *apiError) 
 	}{{"baseObject", *in.BaseObject, 1, 100}, {"condition", *in.Condition, 1, 5000},
 		{"eventType.name", *in.EventType.Name, 1, 200}, {"eventType.displayName", *in.EventType.DisplayName, 1, 500}} {
 		if e := checkLength(c.field, c.v, c.lo, c.hi); e != nil {
-			return reply{}, e
+			return nil, e
 		}
 	}
 	name := *in.EventType.Name
 	switch {
 	case !eventTypeNamePattern.MatchString(name):
-		return reply{}, errNotifInvalid("eventType.name '%s' must match ^[A-Za-z][\\w\\-]*$", name)
+		return nil, errNotifInvalid("eventType.name '%s' must match ^[A-Za-z][\\w\\-]*$", name)
 	case st.eventTypeDefined(name):
-		return reply{}, errNotifInvalid("an event type named '%s' already exists", name)
+		return nil, errNotifInvalid("an event type named '%s' already exists", name)
 	case !st.validBaseObject(*in.BaseObject):
-		return reply{}, errNotifInvalid("baseObject '%s' is not a Zuora object or a defined custom object (default__<object>)", *in.BaseObject)
+		return nil, errNotifInvalid("baseObject '%s' is not a Zuora object or a defined custom object (default__<object>)", *in.BaseObject)
 	}
 	cond, err := checkTriggerCondition(*in.BaseObject, *in.Condition)
 	if err != nil {
-		return reply{}, errNotifInvalid("condition is not a valid JEXL expression: %v", err)
+		return nil, errNotifInvalid("condition is not a valid JEXL expression: %v", err)
 	}
 	t := &eventTrigger{EventTrigger: EventTrigger{ID: newUUID(), Active: *in.Active, BaseObject: *in.BaseObject,
 		Condition: *in.Condition, EventType: EventType{Name: name, DisplayName: *in.EventType.DisplayName}}, cond: cond}
@@ -136,74 +134,48 @@ func (s *Sim) createEventTrigger(r *http.Request, st *store) (reply, *apiError) 
 	if in.EventType.Description != nil {
 		t.EventType.Description = *in.EventType.Description
 	}
-	st.ntf.triggers = append(st.ntf.triggers, t)
-	return replyOK(t.EventTrigger), nil
+	return t, nil
 }
 
 func (s *Sim) listEventTriggers(r *http.Request, st *store) (reply, *apiError) {
-	offset, limit, e := pageParams(r, 0, 10, 0)
-	if e != nil {
-		return reply{}, e
-	}
-	q := r.URL.Query()
-	active := q.Get("active")
-	if active != "" && active != "true" && active != "false" {
-		return reply{}, errNotifInvalid("active must be true or false")
-	}
-	var rows []EventTrigger
-	for _, t := range st.ntf.triggers {
-		if b := q.Get("baseObject"); b != "" && t.BaseObject != b {
-			continue
+	return eventTriggers.list(r, st, func(q url.Values) (func(*eventTrigger) bool, *apiError) {
+		base, eventType, active := q.Get("baseObject"), q.Get("eventTypeName"), q.Get("active")
+		if active != "" && active != "true" && active != "false" {
+			return nil, errNotifInvalid("active must be true or false")
 		}
-		if n := q.Get("eventTypeName"); n != "" && t.EventType.Name != n {
-			continue
-		}
-		if active != "" && (active == "true") != t.Active {
-			continue
-		}
-		rows = append(rows, t.EventTrigger)
-	}
-	data, next := pageOf(r, rows, offset, limit, 0)
-	return replyOK(notifPage[EventTrigger]{Data: data, Next: next}), nil
-}
-
-func (s *Sim) getEventTrigger(r *http.Request, st *store) (reply, *apiError) {
-	t := st.trigger(r.PathValue("id"))
-	if t == nil {
-		return reply{}, errNotFound("event trigger", r.PathValue("id"))
-	}
-	return replyOK(t.EventTrigger), nil
+		return func(t *eventTrigger) bool {
+			return (base == "" || t.BaseObject == base) && (eventType == "" || t.EventType.Name == eventType) &&
+				(active == "" || (active == "true") == t.Active)
+		}, nil
+	})
 }
 
 func (s *Sim) updateEventTrigger(r *http.Request, st *store) (reply, *apiError) {
-	t := st.trigger(r.PathValue("id"))
-	if t == nil {
-		return reply{}, errNotFound("event trigger", r.PathValue("id"))
-	}
-	var in eventTriggerIn
-	if e := decodeNotifBody(r, &in); e != nil {
-		return reply{}, e
-	}
+	return updateRow(eventTriggers, r, st, changeEventTrigger)
+}
+
+// changeEventTrigger validates a PUT body and applies it onto next (a copy of the trigger): the base object and
+// the event type name are fixed.
+func changeEventTrigger(next *eventTrigger, in *eventTriggerIn) *apiError {
 	switch {
-	case in.BaseObject != nil && *in.BaseObject != t.BaseObject:
-		return reply{}, errNotifInvalid("baseObject cannot be changed")
-	case in.EventType != nil && in.EventType.Name != nil && *in.EventType.Name != t.EventType.Name:
-		return reply{}, errNotifInvalid("eventType.name cannot be changed")
+	case in.BaseObject != nil && *in.BaseObject != next.BaseObject:
+		return errNotifInvalid("baseObject cannot be changed")
+	case in.EventType != nil && in.EventType.Name != nil && *in.EventType.Name != next.EventType.Name:
+		return errNotifInvalid("eventType.name cannot be changed")
 	}
-	next := *t
 	if in.Condition != nil {
 		if e := checkLength("condition", *in.Condition, 1, 5000); e != nil {
-			return reply{}, e
+			return e
 		}
-		cond, err := checkTriggerCondition(t.BaseObject, *in.Condition)
+		cond, err := checkTriggerCondition(next.BaseObject, *in.Condition)
 		if err != nil {
-			return reply{}, errNotifInvalid("condition is not a valid JEXL expression: %v", err)
+			return errNotifInvalid("condition is not a valid JEXL expression: %v", err)
 		}
 		next.Condition, next.cond = *in.Condition, cond
 	}
 	if in.EventType != nil && in.EventType.DisplayName != nil {
 		if e := checkLength("eventType.displayName", *in.EventType.DisplayName, 1, 500); e != nil {
-			return reply{}, e
+			return e
 		}
 		next.EventType.DisplayName = *in.EventType.DisplayName
 	}
@@ -216,24 +188,7 @@ func (s *Sim) updateEventTrigger(r *http.Request, st *store) (reply, *apiError) 
 	if in.Active != nil {
 		next.Active = *in.Active
 	}
-	*t = next
-	return replyOK(t.EventTrigger), nil
+	return nil
 }
 
-func (s *Sim) deleteEventTrigger(r *http.Request, st *store) (reply, *apiError) {
-	id := r.PathValue("id")
-	i := slices.IndexFunc(st.ntf.triggers, func(t *eventTrigger) bool { return t.ID == id })
-	if i < 0 {
-		return reply{}, errNotFound("event trigger", id)
-	}
-	st.ntf.triggers = slices.Delete(st.ntf.triggers, i, i+1)
-	return reply{status: http.StatusNoContent}, nil
-}
-
-func (st *store) eventTriggerState() []EventTrigger {
-	out := make([]EventTrigger, 0, len(st.ntf.triggers))
-	for _, t := range st.ntf.triggers {
-		out = append(out, t.EventTrigger)
-	}
-	return out
-}
+func (st *store) eventTriggerState() []EventTrigger { return eventTriggers.state(st) }
