@@ -34,17 +34,9 @@ func (s *Sim) DeclinePayment(invoiceNumber, reason string) (V1Payment, error) {
 	st := s.store
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	var inv *invoice
-	for _, i := range st.ord.invoices {
-		if i.Number == invoiceNumber {
-			inv = i
-		}
-	}
-	switch {
-	case inv == nil:
-		return V1Payment{}, fmt.Errorf("%w: %s", errNoSuchInvoice, invoiceNumber)
-	case inv.Status != "Posted" || inv.Balance <= 0:
-		return V1Payment{}, fmt.Errorf("%w: %s is %s with balance %s", errNothingToPay, invoiceNumber, inv.Status, money(inv.Balance))
+	inv, err := st.payableInvoice(invoiceNumber)
+	if err != nil {
+		return V1Payment{}, err
 	}
 	acct := st.lookupAccount(inv.AccountID)
 	if acct == nil || acct.DefaultPaymentMethodID == "" {
@@ -54,12 +46,9 @@ func (s *Sim) DeclinePayment(invoiceNumber, reason string) (V1Payment, error) {
 		reason = declinedGatewayResponse
 	}
 	now := s.Now()
-	st.ord.seq.payment++
-	pay := &payment{ID: newID(), Number: fmt.Sprintf("P-%08d", st.ord.seq.payment), AccountID: inv.AccountID,
-		AccountNumber: inv.AccountNumber, Amount: inv.Balance, Currency: inv.Currency,
-		EffectiveDate: now.Format(dateLayout), PaymentMethodID: acct.DefaultPaymentMethodID, CreatedTime: s.timestamp(),
-		Type: paymentElectronic, Applied: []paymentApplication{}, Status: paymentError,
-		GatewayResponse: reason, GatewayResponseCode: declinedGatewayCode}
+	pay := s.balancePayment(st, inv, now)
+	pay.PaymentMethodID, pay.Type, pay.Applied = acct.DefaultPaymentMethodID, paymentElectronic, []paymentApplication{}
+	pay.Status, pay.GatewayResponse, pay.GatewayResponseCode = paymentError, reason, declinedGatewayCode
 	st.ord.addPayment(pay)
 	st.notify(now, "payment.failed", map[string]string{"PaymentId": pay.ID, "PaymentNumber": pay.Number,
 		"InvoiceNumber": inv.Number, "AccountNumber": inv.AccountNumber, "AccountId": inv.AccountID,
@@ -76,12 +65,5 @@ func (s *Sim) adminDeclinePayment(r *http.Request) (reply, *apiError) {
 			return reply{}, e
 		}
 	}
-	pay, err := s.DeclinePayment(r.PathValue("invoiceNumber"), body.Reason)
-	switch {
-	case errors.Is(err, errNoSuchInvoice):
-		return reply{}, adminError(http.StatusNotFound, err)
-	case err != nil:
-		return reply{}, adminError(http.StatusConflict, err)
-	}
-	return replyOK(pay), nil
+	return adminPaymentReply(s.DeclinePayment(r.PathValue("invoiceNumber"), body.Reason))
 }
