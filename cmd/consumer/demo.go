@@ -59,22 +59,25 @@ func runDemo(ctx context.Context, args []string, out io.Writer, log *slog.Logger
 			cfg.DataDir = dir
 		}
 	}
+	// The bridge listens before the consumer is built: the consumer provisions Zuora's callouts for its address.
+	bridgeUser, bridgePass := envvar.Or("BRIDGE_USERNAME", "demo"), envvar.Or("BRIDGE_PASSWORD", "demo")
+	bridgeAddr := envvar.Or("BRIDGE_ADDR", "127.0.0.1:8080")
+	ln, err := net.Listen("tcp", bridgeAddr)
+	if err != nil {
+		return fmt.Errorf("bridge: listen %s (set BRIDGE_ADDR to use another port): %w", bridgeAddr, err)
+	}
+	defer ln.Close()
+	cfg.Handlers.Bridge = demoBridgeTarget(cfg.Handlers.Bridge, ln, bridgeUser, bridgePass)
 	a, err := app.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 
-	bridgeUser, bridgePass := envvar.Or("BRIDGE_USERNAME", "demo"), envvar.Or("BRIDGE_PASSWORD", "demo")
 	br, err := bridge.New(a.NC, bridge.Config{Username: bridgeUser, Password: bridgePass, Logger: log,
 		Topology: cfg.Runner.Topology})
 	if err != nil {
 		return err
-	}
-	bridgeAddr := envvar.Or("BRIDGE_ADDR", "127.0.0.1:8080")
-	ln, err := net.Listen("tcp", bridgeAddr)
-	if err != nil {
-		return fmt.Errorf("bridge: listen %s (set BRIDGE_ADDR to use another port): %w", bridgeAddr, err)
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -110,7 +113,7 @@ func runDemo(ctx context.Context, args []string, out io.Writer, log *slog.Logger
 	if err := demoUsage(ctx, out, a); err != nil {
 		return err
 	}
-	if err := demoPayment(ctx, out, a); err != nil {
+	if err := demoCallouts(ctx, out, a); err != nil { // connects the integration, then demoPayment, then its callout
 		return err
 	}
 	printHowTo(out, natsURL, a.SimURL)

@@ -71,6 +71,17 @@ func TestDemoSyncsSampleCustomers(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
+	// Zuora → Stigg: the integration provisions Zuora's callouts for the demo's bridge, and the invoice the demo
+	// pays comes back through a real callout as the consumer's outcome with the Stigg ids.
+	if !strings.Contains(out, "Zuora callouts provisioned through io.stigg.integration.connected: 24 triggers, templates and notification definitions created (callouts to http://127.0.0.1:") {
+		t.Errorf("demo output lacks the callout provisioning:\n%s", out)
+	}
+	paid := regexp.MustCompile(`Payment: invoice (\S+) of cust-acme`).FindStringSubmatch(out)
+	back := regexp.MustCompile(`Zuora → Stigg: invoice (\S+) paid → callout → bridge → ZUORA stream → outcome io\.zuorasync\.invoice\.paid \(customer cust-acme, subscription sub-acme-pro\)\n` +
+		`  Zuora's callout history: POST http://127\.0\.0\.1:\d+/callouts/zuora, delivered at attempt 1 \(HTTP 200`).FindStringSubmatch(out)
+	if paid == nil || back == nil || paid[1] != back[1] {
+		t.Errorf("demo output lacks the paid invoice coming back (paid %q, came back %q):\n%s", paid, back, out)
+	}
 	// The 300 reports reach Zuora in a few coalesced writes, not one each.
 	m := regexp.MustCompile(`; (\d+) Zuora usage writes? \(`).FindStringSubmatch(out)
 	if m == nil {
