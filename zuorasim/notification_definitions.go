@@ -111,13 +111,7 @@ func (d *notificationDefinition) view() NotificationDefinition {
 	if c := v.Callout; c != nil {
 		cc := *c
 		cc.CalloutParams = maps.Clone(c.CalloutParams)
-		if a := c.CalloutAuth; a != nil {
-			aa := *a
-			if aa.Password != "" {
-				aa.Password = maskedSecret
-			}
-			cc.CalloutAuth = &aa
-		}
+		cc.CalloutAuth = maskedAuth(c.CalloutAuth)
 		v.Callout = &cc
 	}
 	return v
@@ -141,17 +135,8 @@ func applyCallout(c *NotificationCallout, in *notificationCalloutIn, create bool
 		}
 		c.Name = *in.Name
 	}
-	if in.HTTPMethod != nil {
-		if !calloutMethods[*in.HTTPMethod] {
-			return errNotifInvalid("callout.httpMethod must be one of POST, GET, PUT, PATCH, DELETE")
-		}
-		c.HTTPMethod = *in.HTTPMethod
-	}
-	if in.CalloutBaseurl != nil {
-		if e := checkCalloutURL("callout.calloutBaseurl", *in.CalloutBaseurl); e != nil {
-			return e
-		}
-		c.CalloutBaseurl = *in.CalloutBaseurl
+	if e := applyCalloutTarget("callout.", &c.HTTPMethod, &c.CalloutBaseurl, in.HTTPMethod, in.CalloutBaseurl); e != nil {
+		return e
 	}
 	if in.CalloutParams != nil {
 		c.CalloutParams = maps.Clone(in.CalloutParams)
@@ -162,20 +147,10 @@ func applyCallout(c *NotificationCallout, in *notificationCalloutIn, create bool
 			*p.dst = *p.src
 		}
 	}
-	if in.CalloutAuth != nil {
-		a := *in.CalloutAuth
-		if a.Password == maskedSecret && c.CalloutAuth != nil {
-			a.Password = c.CalloutAuth.Password
-		}
-		c.CalloutAuth = &a
-	}
 	if in.Oauth2ProviderID != nil {
 		c.Oauth2ProviderID = *in.Oauth2ProviderID
 	}
-	if c.RequiredAuth && (c.CalloutAuth == nil || c.CalloutAuth.Username == "") {
-		return errNotifInvalid("callout.requiredAuth needs calloutAuth with a username and password")
-	}
-	return nil
+	return applyCalloutAuth("callout.", &c.CalloutAuth, in.CalloutAuth, c.RequiredAuth)
 }
 
 // applyDefinition validates in and applies it onto d.

@@ -138,6 +138,54 @@ func checkCalloutURL(field, raw string) *apiError {
 
 var calloutMethods = map[string]bool{"POST": true, "GET": true, "PUT": true, "PATCH": true, "DELETE": true}
 
+// What a callout template and a definition's inline callout share: prefix names the members in messages ("" for a
+// template, "callout." for an inline callout).
+
+// applyCalloutTarget validates and applies httpMethod and calloutBaseurl onto method and baseURL.
+func applyCalloutTarget(prefix string, method, baseURL *string, inMethod, inBaseURL *string) *apiError {
+	if inMethod != nil {
+		if !calloutMethods[*inMethod] {
+			return errNotifInvalid("%shttpMethod must be one of POST, GET, PUT, PATCH, DELETE", prefix)
+		}
+		*method = *inMethod
+	}
+	if inBaseURL != nil {
+		if e := checkCalloutURL(prefix+"calloutBaseurl", *inBaseURL); e != nil {
+			return e
+		}
+		*baseURL = *inBaseURL
+	}
+	return nil
+}
+
+// applyCalloutAuth applies calloutAuth onto auth (a masked password keeps the stored one, so a read-modify-write
+// keeps the secret) and checks that requiredAuth has a username.
+func applyCalloutAuth(prefix string, auth **CalloutAuth, in *CalloutAuth, required bool) *apiError {
+	if in != nil {
+		a := *in
+		if a.Password == maskedSecret && *auth != nil {
+			a.Password = (*auth).Password
+		}
+		*auth = &a
+	}
+	if required && (*auth == nil || (*auth).Username == "") {
+		return errNotifInvalid("%srequiredAuth needs calloutAuth with a username and password", prefix)
+	}
+	return nil
+}
+
+// maskedAuth is a copy of a for answers, its password masked (Zuora does not echo secrets).
+func maskedAuth(a *CalloutAuth) *CalloutAuth {
+	if a == nil {
+		return nil
+	}
+	c := *a
+	if c.Password != "" {
+		c.Password = maskedSecret
+	}
+	return &c
+}
+
 func boolOr(p *bool, def bool) bool {
 	if p == nil {
 		return def

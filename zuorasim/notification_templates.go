@@ -109,13 +109,7 @@ func (t *calloutTemplate) view() CalloutTemplate {
 	v := t.CalloutTemplate
 	v.CalloutParams = maps.Clone(v.CalloutParams)
 	v.CalloutHeaders = maps.Clone(v.CalloutHeaders)
-	if a := v.CalloutAuth; a != nil {
-		c := *a
-		if c.Password != "" {
-			c.Password = maskedSecret
-		}
-		v.CalloutAuth = &c
-	}
+	v.CalloutAuth = maskedAuth(v.CalloutAuth)
 	return v
 }
 
@@ -160,17 +154,8 @@ func (st *store) applyTemplate(t *calloutTemplate, in *calloutTemplateIn, create
 		}
 		t.Name = *in.Name
 	}
-	if in.HTTPMethod != nil {
-		if !calloutMethods[*in.HTTPMethod] {
-			return errNotifInvalid("httpMethod must be one of POST, GET, PUT, PATCH, DELETE")
-		}
-		t.HTTPMethod = *in.HTTPMethod
-	}
-	if in.CalloutBaseurl != nil {
-		if e := checkCalloutURL("calloutBaseurl", *in.CalloutBaseurl); e != nil {
-			return e
-		}
-		t.CalloutBaseurl = *in.CalloutBaseurl
+	if e := applyCalloutTarget("", &t.HTTPMethod, &t.CalloutBaseurl, in.HTTPMethod, in.CalloutBaseurl); e != nil {
+		return e
 	}
 	if in.CalloutParams != nil {
 		t.CalloutParams = maps.Clone(in.CalloutParams)
@@ -194,15 +179,8 @@ func (st *store) applyTemplate(t *calloutTemplate, in *calloutTemplateIn, create
 	set(&t.RequiredOauth2, in.RequiredOauth2)
 	set(&t.UseCustomRequestBody, in.UseCustomRequestBody)
 	set(&t.ConfirmSuccessFromResponseContent, in.ConfirmSuccessFromResponseContent)
-	if in.CalloutAuth != nil {
-		a := *in.CalloutAuth
-		if a.Password == maskedSecret && t.CalloutAuth != nil {
-			a.Password = t.CalloutAuth.Password // a read-modify-write keeps the secret
-		}
-		t.CalloutAuth = &a
-	}
-	if t.RequiredAuth && (t.CalloutAuth == nil || t.CalloutAuth.Username == "") {
-		return errNotifInvalid("requiredAuth needs calloutAuth with a username and password")
+	if e := applyCalloutAuth("", &t.CalloutAuth, in.CalloutAuth, t.RequiredAuth); e != nil {
+		return e
 	}
 	if t.RequiredOauth2 && in.Oauth2ProviderID == nil && t.Oauth2ProviderID == nil {
 		return errNotifInvalid("requiredOauth2 needs oauth2ProviderId")
