@@ -36,37 +36,22 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
-		received: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "zuorasync_bridge_callouts_received_total",
-			Help: "Requests to POST /callouts/zuora.",
-		}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "zuorasync_bridge_callouts_rejected_total",
-			Help: "Callouts answered with an error, by reason: challenge (no credentials, the first leg of non-preemptive Basic auth), auth, too_large, invalid, unavailable.",
-		}, []string{"reason"}),
-		published: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "zuorasync_bridge_callouts_published_total",
-			Help: "Callouts stored in the ZUORA stream (acknowledged by JetStream) for the first time.",
-		}),
-		deduplicated: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "zuorasync_bridge_callouts_deduplicated_total",
-			Help: "Callouts answered 200 without being stored again: via record (the zuorasync-callouts bucket) or stream (JetStream's duplicate window).",
-		}, []string{"via"}),
-		recordFailed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "zuorasync_bridge_callout_records_failed_total",
-			Help: "Callouts stored in the stream whose id could not be written to the zuorasync-callouts bucket (a retry after the duplicate window would be stored again).",
-		}),
+		received: newCounter("zuorasync_bridge_callouts_received_total", "Requests to POST /callouts/zuora."),
+		rejected: newCounterVec("zuorasync_bridge_callouts_rejected_total",
+			"Callouts answered with an error, by reason: challenge (no credentials, the first leg of non-preemptive Basic auth), auth, too_large, invalid, unavailable.",
+			"reason", reasonChallenge, reasonAuth, reasonTooLarge, reasonInvalid, reasonUnavailable),
+		published: newCounter("zuorasync_bridge_callouts_published_total",
+			"Callouts stored in the ZUORA stream (acknowledged by JetStream) for the first time."),
+		deduplicated: newCounterVec("zuorasync_bridge_callouts_deduplicated_total",
+			"Callouts answered 200 without being stored again: via record (the zuorasync-callouts bucket) or stream (JetStream's duplicate window).",
+			"via", viaRecord, viaStream),
+		recordFailed: newCounter("zuorasync_bridge_callout_records_failed_total",
+			"Callouts stored in the stream whose id could not be written to the zuorasync-callouts bucket (a retry after the duplicate window would be stored again)."),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "zuorasync_bridge_callout_duration_seconds",
 			Help:    "Time from receiving a callout to answering it, by HTTP status.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"code"}),
-	}
-	for _, l := range []string{reasonChallenge, reasonAuth, reasonTooLarge, reasonInvalid, reasonUnavailable} {
-		m.rejected.WithLabelValues(l)
-	}
-	for _, l := range []string{viaRecord, viaStream} {
-		m.deduplicated.WithLabelValues(l)
 	}
 	var err error
 	m.received, err = register(reg, m.received, err)
@@ -79,6 +64,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, fmt.Errorf("bridge: metrics: %w", err)
 	}
 	return m, nil
+}
+
+func newCounter(name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+}
+
+// newCounterVec is a counter by one label whose series for each of values exist from the start (at 0), so a
+// rate or an alert sees them before the first count.
+func newCounterVec(name, help, label string, values ...string) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{label})
+	for _, v := range values {
+		c.WithLabelValues(v)
+	}
+	return c
 }
 
 // register adds c to reg (unless an earlier registration failed); when an identical collector is registered
