@@ -366,15 +366,7 @@ func TestTenMegabyteBodyIs413WithoutReadingIt(t *testing.T) {
 func TestBodyCapIsConfigurable(t *testing.T) {
 	srv := natstest.Start(t)
 	nc, _ := srv.Connect(t)
-	b, err := New(nc, Config{Username: testUser, Password: testPass, MaxBodyBytes: 100, Logger: discard()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Provision(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(b.Handler())
-	defer hs.Close()
+	_, hs := servedBridge(t, nc, Config{MaxBodyBytes: 100})
 	post(t, hs.URL, callout{body: invoicePaid("INV-0010")}).want(t, http.StatusRequestEntityTooLarge, "over a 100 byte cap")
 	post(t, hs.URL, callout{body: []byte(`{"event":"invoice.paid","invoiceNumber":"I","accountNumber":"A"}`)}).
 		want(t, http.StatusOK, "under the cap")

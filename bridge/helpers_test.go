@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -23,6 +25,23 @@ const (
 	testUser = "zuora-callouts"
 	testPass = "s3cret-Pa55word"
 )
+
+// servedBridge is a provisioned bridge on nc with cfg, the test credentials and a silent logger, served over real
+// HTTP until the test ends.
+func servedBridge(t *testing.T, nc *nats.Conn, cfg Config) (*Server, *httptest.Server) {
+	t.Helper()
+	cfg.Username, cfg.Password, cfg.Logger = testUser, testPass, discard()
+	b, err := New(nc, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Provision(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(b.Handler())
+	t.Cleanup(hs.Close)
+	return b, hs
+}
 
 // invoicePaid is the body Zuora renders from the invoice.paid callout template for one invoice.
 func invoicePaid(invoiceNumber string) []byte {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -41,15 +40,7 @@ func TestNATSDownIs503AndTheRetryLandsOnceItIsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	b, err := New(nc, Config{Username: testUser, Password: testPass, Logger: discard(), PublishTimeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Provision(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(b.Handler())
-	defer hs.Close()
+	b, hs := servedBridge(t, nc, Config{PublishTimeout: time.Second})
 
 	srv.Shutdown()
 	srv.WaitForShutdown()
@@ -216,15 +207,7 @@ func TestShutdownFinishesInFlightCallouts(t *testing.T) {
 func TestPublishFailureAndTimeoutAre503(t *testing.T) {
 	srv := natstest.Start(t)
 	nc, js := srv.Connect(t)
-	b, err := New(nc, Config{Username: testUser, Password: testPass, Logger: discard(), PublishTimeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Provision(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(b.Handler())
-	defer hs.Close()
+	_, hs := servedBridge(t, nc, Config{PublishTimeout: 300 * time.Millisecond})
 	if err := js.DeleteStream(t.Context(), topology.StreamZuora); err != nil {
 		t.Fatal(err)
 	}
