@@ -320,6 +320,10 @@ func (a *arrival) wait(t *testing.T, msgID string, timeout time.Duration) time.T
 	}
 }
 
+// The loop in steps on one world: (a) a paid invoice comes back, (b) retries are stored once, (c) wrong
+// credentials store nothing, (e) disconnect stops the callouts. NATS down while a callout arrives (503 with
+// Retry-After, the retry stored once NATS is back) is bridge/outage_test.go's
+// TestNATSDownIs503AndTheRetryLandsOnceItIsBack.
 func TestCalloutLoopOverRealHTTP(t *testing.T) {
 	h, a, b := calloutWorld(t)
 	h.waitCallouts()
