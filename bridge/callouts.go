@@ -17,7 +17,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/zuora-sync/zuora-sync/events"
+	"github.com/zuora-sync/zuora-sync/internal/tracing"
 	"github.com/zuora-sync/zuora-sync/topology"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // CalloutPath is where Zuora's callout templates point (<BRIDGE_PUBLIC_URL>/callouts/zuora).
@@ -35,7 +38,13 @@ const maxReason = 300
 func (s *Server) callout(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	s.m.received.Inc()
-	code := s.serveCallout(w, r)
+	// A server span per callout, child of a traceparent the caller sent (Zuora sends none: a new trace starts);
+	// the stored event carries this span as its traceparent, and the consumer continues it.
+	ctx := tracing.ContextWithParent(r.Context(), r.Header.Get("Traceparent"), r.Header.Get("Tracestate"))
+	ctx, span := tracing.Tracer().Start(ctx, "callout", trace.WithSpanKind(trace.SpanKindServer))
+	code := s.serveCallout(w, r.WithContext(ctx))
+	span.SetAttributes(attribute.Int("http.response.status_code", code))
+	span.End()
 	s.m.duration.WithLabelValues(strconv.Itoa(code)).Observe(time.Since(start).Seconds())
 }
 
@@ -66,7 +75,7 @@ func (s *Server) serveCallout(w http.ResponseWriter, r *http.Request) int {
 	}
 
 	// 3. Parse and validate; 4. map to the CloudEvent.
-	ev, msg, err := s.calloutEvent(r.Header, body)
+	ev, msg, err := s.calloutEvent(r.Context(), r.Header, body)
 	if err != nil {
 		s.m.rejected.WithLabelValues(reasonInvalid).Inc()
 		fb := errorBody("invalid callout", err.Error())
@@ -117,7 +126,7 @@ func (s *Server) authenticate(r *http.Request) (string, bool) {
 // key stiggCustomerId, else accountNumber, else accountId (events.PartitionKey's rule), CloudEvent subject the
 // Zuora object the notification is about (its number, else its id), traceparent propagated when valid; and the
 // NATS message that carries it (binary mode, Nats-Msg-Id = the event id, subject events.SubjectFor).
-func (s *Server) calloutEvent(h http.Header, body []byte) (event.Event, *nats.Msg, error) {
+func (s *Server) calloutEvent(ctx context.Context, h http.Header, body []byte) (event.Event, *nats.Msg, error) {
 	typ, p, err := events.ParseCallout(body)
 	if err != nil {
 		return event.Event{}, nil, err
@@ -136,8 +145,9 @@ func (s *Server) calloutEvent(h http.Header, body []byte) (event.Event, *nats.Ms
 		return event.Event{}, nil, err
 	}
 	ev.SetID(id)
-	if tp := h.Get("Traceparent"); tp != "" {
-		_ = events.SetTraceparent(&ev, tp) // a malformed trace header is ignored, never a reason to refuse
+	// The callout's span (a malformed incoming trace header was ignored, never a reason to refuse).
+	if tp, ts := tracing.Parent(ctx); tp != "" && events.SetTraceparent(&ev, tp) == nil && ts != "" {
+		ev.SetExtension(events.ExtTracestate, ts)
 	}
 	msg, err := events.ToMsg("", ev)
 	if err != nil {

@@ -223,7 +223,7 @@ func TestGoldenOutcomeID(t *testing.T) {
 	src.SetID(goldenEventID)
 	res := &dispatch.Result{Outcomes: []dispatch.Outcome{{Entity: events.EntityCustomer, Result: events.ResultSynced,
 		Data: events.Outcome{StiggID: "cust.1"}}}}
-	if err := e.r.publishOutcomes(e.ctx, &src, "cust.1", res); err != nil {
+	if err := e.r.publishOutcomes(e.ctx, &delivery{ev: &src, key: "cust.1"}, res); err != nil {
 		t.Fatal(err)
 	}
 	raw := lastMsg(t, e, topology.StreamOutcomes)

@@ -10,9 +10,11 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/zuora-sync/zuora-sync/dispatch"
 	"github.com/zuora-sync/zuora-sync/events"
+	"github.com/zuora-sync/zuora-sync/internal/tracing"
 	"github.com/zuora-sync/zuora-sync/zuoraapi"
 )
 
@@ -33,6 +35,10 @@ type delivery struct {
 	lease  *lease
 	// trace holds the Zuora request ids of this attempt, for the log line that settles it.
 	trace *zuoraapi.Trace
+	// span is this attempt's span (child of the event's traceparent); its context continues into the Zuora
+	// calls and the outcome events.
+	span    trace.Span
+	spanCtx context.Context
 }
 
 // publishedSubject is the subject the event was published on: the stored subject without the partition token
@@ -79,19 +85,44 @@ func (r *Runner) process(ctx context.Context, stream string, msg jetstream.Msg) 
 	}
 	base := d.log
 	for waits := 1; ; waits++ {
-		d.log, d.trace = base, &zuoraapi.Trace{}
+		d.log, d.trace, d.span, d.spanCtx = base, &zuoraapi.Trace{}, nil, ctx
 		res, herr, settled := r.attempt(ctx, d)
 		if settled {
+			d.endSpan(nil)
 			return
 		}
 		// A wait is not a failure of the event: it is tried again on this delivery, so its attempts stay as they
 		// are however long Zuora is unavailable. The hold ends early on shutdown or a lost connection; settle
 		// then hands it back to the server.
 		if class, floor := r.classify(herr); class == dispatch.ClassWait && r.hold(ctx, d, r.waitDelay(waits, floor), herr) {
+			d.endSpan(herr)
 			continue
 		}
 		r.settle(ctx, d, res, herr)
+		d.endSpan(herr)
 		return
+	}
+}
+
+// startSpan begins the attempt's span under the event's traceparent (a new trace without one) and puts its trace
+// id on the log lines.
+func (d *delivery) startSpan(ctx context.Context) context.Context {
+	ts, _ := events.ExtensionString(*d.ev, events.ExtTracestate)
+	parent := tracing.ContextWithParent(ctx, events.Traceparent(*d.ev), ts)
+	sctx, span := tracing.Tracer().Start(parent, "handle "+d.ev.Type(), trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(tracing.Attr("cloudevents.event_id", d.ev.ID()), tracing.Attr("cloudevents.event_type", d.ev.Type()),
+			tracing.Attr("messaging.destination.name", d.stream)))
+	d.span, d.spanCtx = span, sctx
+	if id := tracing.TraceID(sctx); id != "" {
+		d.log = d.log.With("trace_id", id)
+	}
+	return sctx
+}
+
+func (d *delivery) endSpan(err error) {
+	if d.span != nil {
+		tracing.End(d.span, err)
+		d.span = nil
 	}
 }
 
@@ -104,7 +135,7 @@ func (r *Runner) attempt(ctx context.Context, d *delivery) (res *dispatch.Result
 	if h == nil {
 		return nil, nil, true // prepare settled it (parked behind an earlier event)
 	}
-	hctx, cancel := context.WithTimeout(ctx, r.cfg.HandlerTimeout)
+	hctx, cancel := context.WithTimeout(d.startSpan(ctx), r.cfg.HandlerTimeout)
 	defer cancel()
 	hctx, d.lease = newLease(hctx, r.cfg.Topology.AckWait)
 	stopHeartbeat := d.lease.heartbeat(hctx, d.msg, r.connected)

@@ -11,13 +11,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/zuora-sync/zuora-sync/dispatch"
 	"github.com/zuora-sync/zuora-sync/events"
+	"github.com/zuora-sync/zuora-sync/internal/tracing"
 	"github.com/zuora-sync/zuora-sync/topology"
 	"github.com/zuora-sync/zuora-sync/zuoraapi"
 )
@@ -74,7 +74,7 @@ func (r *Runner) settle(ctx context.Context, d *delivery, res *dispatch.Result, 
 }
 
 func (r *Runner) succeed(ctx context.Context, d *delivery, res *dispatch.Result) {
-	if err := r.publishOutcomes(ctx, d.ev, d.key, res); err != nil {
+	if err := r.publishOutcomes(ctx, d, res); err != nil {
 		// The handler's work is done; keep its result so the redelivery publishes it instead of reporting a
 		// second, "unchanged" outcome.
 		r.pending.put(d.ev.ID(), d.origin, res)
@@ -199,7 +199,7 @@ func (r *Runner) deadLetter(ctx context.Context, d *delivery, reason error, clas
 		failed := dispatch.Outcome{Entity: events.Entity(d.ev.Type()), Result: events.ResultFailed, Data: events.Outcome{
 			StiggID: d.ev.Subject(), Reason: reason.Error(), Code: class,
 		}}
-		if err := r.publishOutcomes(pctx, d.ev, d.key, &dispatch.Result{Outcomes: []dispatch.Outcome{failed}}); err != nil {
+		if err := r.publishOutcomes(pctx, d, &dispatch.Result{Outcomes: []dispatch.Outcome{failed}}); err != nil {
 			d.log.Warn("failed outcome not published; the DLQ entry stands", "err", err)
 		}
 		if err := r.releaseParked(pctx, d); err != nil {
@@ -227,15 +227,22 @@ func truncate(s string, n int) string {
 
 // publishOutcomes writes a handler's outcome events. Their ids derive from the source event so that a redelivery
 // inside the dedupe window does not report the same outcome twice.
-func (r *Runner) publishOutcomes(ctx context.Context, src *event.Event, key string, res *dispatch.Result) error {
+func (r *Runner) publishOutcomes(ctx context.Context, d *delivery, res *dispatch.Result) error {
 	if res == nil {
 		return nil
 	}
+	src, key := d.ev, d.key
 	for _, o := range res.Outcomes {
 		typ := events.OutcomeType(o.Entity, o.Result)
 		ev, err := events.NewOutcome(r.cfg.Source, *src, o.Entity, o.Result, o.Data)
 		if err != nil {
 			return fmt.Errorf("build outcome %s: %w", typ, err)
+		}
+		// The outcome continues the trace as a child of this attempt's span (NewOutcome copied the source's).
+		if d.spanCtx != nil {
+			if tp, ts := tracing.Parent(d.spanCtx); tp != "" && events.SetTraceparent(&ev, tp) == nil && ts != "" {
+				ev.SetExtension(events.ExtTracestate, ts)
+			}
 		}
 		ev.SetID(fmt.Sprintf("%s:%s", src.ID(), typ))
 		msg, err := events.ToMsg(events.OutcomeSubject(o.Entity, o.Result, key), ev)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zuora-sync/zuora-sync/internal/tracing"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -158,15 +159,25 @@ func closeRequestBody(req *http.Request) {
 	}
 }
 
-// trackIDTransport tags token requests with the caller's track id, which clientcredentials cannot do itself.
+// trackIDTransport tags token requests with the caller's track id and trace context (the call that needed the
+// token), which clientcredentials cannot do itself.
 type trackIDTransport struct{ next http.RoundTripper }
 
 func (t *trackIDTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	id := TrackID(EventIDFrom(req.Context()))
-	if id == "" {
+	tp, ts := tracing.Parent(req.Context())
+	if id == "" && tp == "" {
 		return t.next.RoundTrip(req)
 	}
 	r := req.Clone(req.Context())
-	r.Header.Set("Zuora-Track-Id", id)
+	if id != "" {
+		r.Header.Set("Zuora-Track-Id", id)
+	}
+	if tp != "" {
+		r.Header.Set("traceparent", tp)
+		if ts != "" {
+			r.Header.Set("tracestate", ts)
+		}
+	}
 	return t.next.RoundTrip(r)
 }

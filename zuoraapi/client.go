@@ -21,7 +21,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/zuora-sync/zuora-sync/internal/tracing"
 	"github.com/zuora-sync/zuora-sync/ratelimit"
 )
 
@@ -175,6 +179,10 @@ func (c *Client) Do(ctx context.Context, r Request, out any) error {
 
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	// One client span per call, child of the event's span; its context goes to Zuora as traceparent.
+	ctx, span := tracing.Tracer().Start(ctx, "zuora "+method, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(tracing.Attr("http.request.method", method), tracing.Attr("url.path", r.Path)))
+	defer span.End()
 
 	var body io.Reader
 	if r.Body != nil {
@@ -221,6 +229,12 @@ func (c *Client) Do(ctx context.Context, r Request, out any) error {
 		}
 		req.Header.Set("Idempotency-Key", idemKey)
 	}
+	if tp, ts := tracing.Parent(ctx); tp != "" {
+		req.Header.Set("traceparent", tp)
+		if ts != "" {
+			req.Header.Set("tracestate", ts)
+		}
+	}
 	for k, vs := range r.Header {
 		req.Header[http.CanonicalHeaderKey(k)] = vs
 	}
@@ -228,6 +242,10 @@ func (c *Client) Do(ctx context.Context, r Request, out any) error {
 	_, surface := ratelimit.Classify(req)
 	start := time.Now()
 	finish := func(status int, requestID string, zerr *Error) {
+		span.SetAttributes(attribute.Int("http.response.status_code", status), tracing.Attr("zuora.request_id", requestID))
+		if zerr != nil {
+			span.SetStatus(codes.Error, zerr.Error())
+		}
 		c.logCall(ctx, method, r.Path, status, start, requestID, trackID, zerr)
 		c.metrics.observe(method, string(surface), start, zerr)
 	}

@@ -17,6 +17,7 @@ type RequestRecord struct {
 	TrackID        string    `json:"trackId,omitempty"`
 	Replayed       bool      `json:"replayed"` // served from the idempotency store
 	Fault          string    `json:"fault,omitempty"`
+	Traceparent    string    `json:"traceparent,omitempty"` // the caller's W3C trace context
 }
 
 type requestLog struct {

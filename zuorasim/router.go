@@ -44,7 +44,7 @@ func (s *Sim) serveZuora(w http.ResponseWriter, r *http.Request, mux *http.Serve
 		s.reqlog.add(RequestRecord{
 			Time: arrived, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: rec.status,
 			RequestID: reqID, IdempotencyKey: rec.idemKey, TrackID: trackID, Replayed: rec.replayed,
-			Fault: rec.faultID,
+			Fault: rec.faultID, Traceparent: r.Header.Get("Traceparent"),
 		})
 		s.log.Debug("zuorasim: request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 			"replayed", rec.replayed, "duration", time.Since(started))

@@ -30,6 +30,7 @@ import (
 
 	"github.com/zuora-sync/zuora-sync/bridge"
 	"github.com/zuora-sync/zuora-sync/internal/envvar"
+	"github.com/zuora-sync/zuora-sync/internal/tracing"
 )
 
 func main() {
@@ -111,6 +112,17 @@ func run(log *slog.Logger) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopTracing, err := tracing.Setup(ctx, "zuorasync-bridge")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(sctx); err != nil {
+			log.Warn("tracing: spans not flushed", "err", err)
+		}
+	}()
 	opts, err := natsOptions(log)
 	if err != nil {
 		return err

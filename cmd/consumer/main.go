@@ -22,8 +22,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/zuora-sync/zuora-sync/internal/app"
+	"github.com/zuora-sync/zuora-sync/internal/tracing"
 )
 
 func main() {
@@ -81,6 +83,11 @@ const usage = `usage:
 `
 
 func runConsumer(ctx context.Context, log *slog.Logger) error {
+	stopTracing, err := tracing.Setup(ctx, "zuorasync-consumer")
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing(stopTracing, log)
 	cfg := app.FromEnv()
 	cfg.Logger = log
 	if cfg.NATSURL == "" {
@@ -92,6 +99,15 @@ func runConsumer(ctx context.Context, log *slog.Logger) error {
 	}
 	defer a.Close()
 	return a.Run(ctx)
+}
+
+// shutdownTracing flushes the spans not exported yet, within a few seconds.
+func shutdownTracing(stop func(context.Context) error, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := stop(ctx); err != nil {
+		log.Warn("tracing: spans not flushed", "err", err)
+	}
 }
 
 // existing returns path when the file exists, so the embedded server picks up the repo's nats.conf when run from
