@@ -1,9 +1,11 @@
 package consumer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -185,7 +187,13 @@ type RedriveResult struct {
 // stream has acknowledged the write.
 func Redrive(ctx context.Context, js jetstream.JetStream, opts RedriveOptions) (RedriveResult, error) {
 	var out RedriveResult
-	entries, err := ListDLQ(ctx, js, opts.Filter, 0)
+	var entries []DeadLetter
+	var err error
+	if len(opts.Seqs) > 0 {
+		entries, err = dlqEntries(ctx, js, opts.Filter, opts.Seqs) // the chosen entries only, not the whole DLQ
+	} else {
+		entries, err = ListDLQ(ctx, js, opts.Filter, 0)
+	}
 	if err != nil {
 		return out, err
 	}
@@ -242,6 +250,46 @@ func Redrive(ctx context.Context, js jetstream.JetStream, opts RedriveOptions) (
 	return out, nil
 }
 
+// dlqEntries reads the given DLQ entries, oldest first, skipping those that are gone (redriven meanwhile) or
+// whose subject does not match filter (when set).
+func dlqEntries(ctx context.Context, js jetstream.JetStream, filter string, seqs []uint64) ([]DeadLetter, error) {
+	s, err := js.Stream(ctx, topology.StreamDLQ)
+	if err != nil {
+		return nil, fmt.Errorf("dlq: %w", err)
+	}
+	seqs = slices.Clone(seqs)
+	slices.Sort(seqs)
+	var out []DeadLetter
+	for _, seq := range slices.Compact(seqs) {
+		m, err := s.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("dlq: read entry %d: %w", seq, err)
+		}
+		if filter != "" && !SubjectMatches(filter, m.Subject) {
+			continue
+		}
+		out = append(out, deadLetterOf(m.Subject, m.Sequence, m.Header, m.Data))
+	}
+	return out, nil
+}
+
+// SubjectMatches tells whether a subject matches a NATS subject filter (tokens, '*' and a trailing '>').
+func SubjectMatches(filter, subject string) bool {
+	ft, st := strings.Split(filter, "."), strings.Split(subject, ".")
+	for i, f := range ft {
+		if f == ">" {
+			return len(st) > i
+		}
+		if i >= len(st) || f != "*" && f != st[i] {
+			return false
+		}
+	}
+	return len(ft) == len(st)
+}
+
 // supersededEntry tells whether the entity of a dead letter has applied a newer event since.
 func supersededEntry(ctx context.Context, applied jetstream.KeyValue, dl DeadLetter) (bool, error) {
 	if dl.event == nil || dl.Origin.IsZero() {
@@ -258,4 +306,141 @@ func supersededEntry(ctx context.Context, applied jetstream.KeyValue, dl DeadLet
 	}
 	have, _ := appliedOrigin(rec, entityOf(dl.event, key))
 	return dl.Origin.Before(have), nil
+}
+
+// DLQFilter selects the dead letters of a page.
+type DLQFilter struct {
+	// Subject is a DLQ subject filter (default: every entry); the server applies it.
+	Subject string
+	// Match, when set, keeps only the entries it accepts; it is applied while paging.
+	Match func(DeadLetter) bool
+	// MaxExamined bounds the entries read for one page when Match rejects some (default 2000). A page that hit
+	// the bound says so (DLQPage.Bounded) and its Next continues after the last entry examined.
+	MaxExamined int
+}
+
+// DLQPage is one page of dead letters, oldest first.
+type DLQPage struct {
+	Entries []DeadLetter
+	// Next is the sequence to page on from (the after of the next page); 0 when there is nothing after this page.
+	Next uint64
+	// Examined counts the entries read from the stream for this page.
+	Examined int
+	// Bounded says the page stopped at MaxExamined before it was full.
+	Bounded bool
+	// Remaining is how many entries matching the subject filter were stored after `after` when the page started.
+	Remaining uint64
+	// Total is the size of the DLQ.
+	Total uint64
+}
+
+const defaultMaxExamined = 2000
+
+// PageDLQ reads one page of dead letters: those after the DLQ sequence afterSeq whose subject matches the filter
+// (and that filter.Match accepts), at most limit of them. Unlike ListDLQ it reads only what the page needs: a
+// throw-away consumer starting after afterSeq delivers at most limit+1 entries (the extra one tells whether there
+// is a next page), or at most filter.MaxExamined when Match rejects entries, so a page costs the same with five or
+// five million entries stored.
+func PageDLQ(ctx context.Context, js jetstream.JetStream, filter DLQFilter, afterSeq uint64, limit int) (DLQPage, error) {
+	var page DLQPage
+	if limit <= 0 {
+		limit = 50
+	}
+	subject := cmp.Or(filter.Subject, topology.PrefixDLQ+".>")
+	bound := limit + 1
+	if filter.Match != nil {
+		bound = max(cmp.Or(max(filter.MaxExamined, 0), defaultMaxExamined), limit+1)
+	}
+	s, err := js.Stream(ctx, topology.StreamDLQ)
+	if err != nil {
+		return page, fmt.Errorf("dlq page: %w", err)
+	}
+	state := s.CachedInfo().State
+	page.Total = state.Msgs
+	if state.Msgs == 0 || afterSeq >= state.LastSeq {
+		return page, nil
+	}
+	c, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		AckPolicy:         jetstream.AckNonePolicy,
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       max(afterSeq+1, state.FirstSeq),
+		FilterSubject:     subject,
+		InactiveThreshold: time.Minute,
+		MemoryStorage:     true,
+		Replicas:          1,
+		Description:       "zuora-sync: one page of dead letters (throw-away)",
+	})
+	if err != nil {
+		return page, fmt.Errorf("dlq page: read %s after %d: %w", subject, afterSeq, err)
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = s.DeleteConsumer(dctx, c.CachedInfo().Name)
+	}()
+	page.Remaining = c.CachedInfo().NumPending
+	want := int(min(uint64(bound), page.Remaining))
+	var last uint64
+	for page.Examined < want {
+		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		batch, err := c.Fetch(min(want-page.Examined, 256), jetstream.FetchContext(fctx))
+		defer cancel()
+		if err != nil {
+			return page, fmt.Errorf("dlq page: fetch after %d: %w", afterSeq, err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			meta, err := m.Metadata()
+			if err != nil {
+				return page, fmt.Errorf("dlq page: %w", err)
+			}
+			page.Examined++
+			last = meta.Sequence.Stream
+			if len(page.Entries) == limit {
+				// The first entry past a full page: there is a next page, starting after the page's last entry.
+				page.Next = page.Entries[limit-1].Seq
+				return page, nil
+			}
+			dl := deadLetterOf(m.Subject(), meta.Sequence.Stream, m.Headers(), m.Data())
+			if filter.Match == nil || filter.Match(dl) {
+				page.Entries = append(page.Entries, dl)
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			return page, fmt.Errorf("dlq page: fetch after %d: %w", afterSeq, err)
+		}
+		if n == 0 {
+			break // entries removed meanwhile (a concurrent redrive): what is left was read
+		}
+	}
+	switch more := uint64(page.Examined) < page.Remaining; {
+	case more && len(page.Entries) == limit:
+		page.Next = page.Entries[limit-1].Seq
+	case more && page.Examined == bound:
+		// Stopped by the bound before the page was full: more may match further on.
+		page.Bounded, page.Next = true, last
+	}
+	return page, nil
+}
+
+// Event is the dead letter's CloudEvent, when it decodes.
+func (dl DeadLetter) Event() (event.Event, bool) {
+	if dl.event == nil {
+		return event.Event{}, false
+	}
+	return *dl.event, true
+}
+
+// GetDeadLetter reads one DLQ entry by its sequence; jetstream.ErrMsgNotFound when it is gone.
+func GetDeadLetter(ctx context.Context, js jetstream.JetStream, seq uint64) (DeadLetter, error) {
+	s, err := js.Stream(ctx, topology.StreamDLQ)
+	if err != nil {
+		return DeadLetter{}, fmt.Errorf("dlq: %w", err)
+	}
+	m, err := s.GetMsg(ctx, seq)
+	if err != nil {
+		return DeadLetter{}, fmt.Errorf("dlq: read entry %d: %w", seq, err)
+	}
+	return deadLetterOf(m.Subject, m.Sequence, m.Header, m.Data), nil
 }

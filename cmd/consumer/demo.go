@@ -43,6 +43,7 @@ func runDemo(ctx context.Context, args []string, out io.Writer, log *slog.Logger
 	}
 	cfg := app.FromEnv()
 	cfg.Logger = log
+	cfg.ConsoleAddr = envvar.Or("CONSOLE_ADDR", "127.0.0.1:8090") // the operator console, on loopback: no login
 	if os.Getenv("USAGE_FLUSH_INTERVAL") == "" {
 		cfg.UsageFlushInterval = demoUsageFlushInterval // 1 s, not the default 5 s: the usage step waits for the flusher
 	}
@@ -89,8 +90,8 @@ func runDemo(ctx context.Context, args []string, out io.Writer, log *slog.Logger
 	wg.Go(func() { errs <- br.Serve(runCtx, ln) })
 
 	natsURL := a.NC.ConnectedUrl()
-	fmt.Fprintf(out, "\nzuora-sync demo\n  NATS (JetStream)  %s\n  Zuora simulator   %s   (state: %s/_sim/state)\n  bridge            http://%s  (/healthz, /readyz, /metrics)\n\n",
-		natsURL, a.SimURL, a.SimURL, ln.Addr())
+	fmt.Fprintf(out, "\nzuora-sync demo\n  NATS (JetStream)  %s\n  Zuora simulator   %s   (state: %s/_sim/state)\n  bridge            http://%s  (/healthz, /readyz, /metrics)\n  console           %s\n\n",
+		natsURL, a.SimURL, a.SimURL, ln.Addr(), a.ConsoleURL())
 
 	customers, packages, err := publishSamples(ctx, a)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/zuora-sync/zuora-sync/console"
 	"github.com/zuora-sync/zuora-sync/consumer"
 	"github.com/zuora-sync/zuora-sync/dispatch"
 	"github.com/zuora-sync/zuora-sync/handlers"
@@ -64,6 +65,9 @@ type Config struct {
 
 	// MetricsAddr serves /metrics when set.
 	MetricsAddr string
+	// ConsoleAddr serves the operator console when set (CONSOLE_ADDR); an address other than loopback needs
+	// ConsoleUsername and ConsolePassword (CONSOLE_USERNAME, CONSOLE_PASSWORD), which Basic auth checks.
+	ConsoleAddr, ConsoleUsername, ConsolePassword string
 	Logger      *slog.Logger
 
 	envErr error // a malformed variable FromEnv read; New reports it
@@ -81,6 +85,9 @@ func FromEnv() Config {
 		ZuoraClientSecret:  os.Getenv("ZUORA_CLIENT_SECRET"),
 		SimAddr:            envvar.Or("ZUORASIM_ADDR", "127.0.0.1:8089"),
 		MetricsAddr:        os.Getenv("METRICS_ADDR"),
+		ConsoleAddr:        os.Getenv("CONSOLE_ADDR"),
+		ConsoleUsername:    os.Getenv("CONSOLE_USERNAME"),
+		ConsolePassword:    os.Getenv("CONSOLE_PASSWORD"),
 		UsageFlushInterval: flush,
 		ReconcileInterval:  reconcile,
 		Handlers: handlers.Deps{Bridge: handlers.BridgeTarget{PublicURL: os.Getenv("BRIDGE_PUBLIC_URL"),
@@ -114,10 +121,13 @@ type App struct {
 	// Usage writes the usage totals to Zuora; Run runs it.
 	Usage    *handlers.UsageFlusher
 	Registry *prometheus.Registry
+	// Console is the operator console, nil unless ConsoleAddr is set; Run serves it.
+	Console *console.Console
 
-	cfg     Config
-	log     *slog.Logger
-	closers []func()
+	cfg       Config
+	log       *slog.Logger
+	consoleLn net.Listener
+	closers   []func()
 }
 
 // New builds the App and provisions the JetStream topology; Run starts consuming.
@@ -210,6 +220,21 @@ func (a *App) build(ctx context.Context, cfg Config) error {
 		rc.Metrics = consumer.NewMetrics(a.Registry)
 	}
 	a.Runner = consumer.New(a.JS, a.Router, rc)
+	if cfg.ConsoleAddr != "" {
+		// Checked here, before anything runs: a console open to the network without credentials is refused.
+		if a.Console, err = console.New(console.Config{Addr: cfg.ConsoleAddr, Username: cfg.ConsoleUsername,
+			Password: cfg.ConsolePassword, JS: a.JS, IDs: a.IDs, Gatherer: a.Registry, Topology: topo,
+			Reconcile: a.Callouts != nil, Logger: cfg.Logger}); err != nil {
+			return err
+		}
+		// Listening now makes the address (also a port 0 one) known to ConsoleURL before Run serves it.
+		ln, err := net.Listen("tcp", cfg.ConsoleAddr)
+		if err != nil {
+			return fmt.Errorf("console: listen %s: %w", cfg.ConsoleAddr, err)
+		}
+		a.consoleLn = ln
+		a.closers = append(a.closers, func() { _ = ln.Close() })
+	}
 	return nil
 }
 
@@ -314,7 +339,29 @@ func (a *App) Run(ctx context.Context) error {
 		defer srv.Close()
 		a.log.Info("serving metrics and health", "addr", ln.Addr().String(), "paths", "/metrics /healthz /readyz")
 	}
+	if a.Console != nil {
+		ln := a.consoleLn
+		// The console runs as long as Run does and has shut down (gracefully) when Run returns.
+		consoleCtx, stopConsole := context.WithCancel(ctx)
+		served := make(chan struct{})
+		go func() {
+			defer close(served)
+			if err := a.Console.Serve(consoleCtx, ln); err != nil {
+				a.log.Error("console stopped", "err", err)
+			}
+		}()
+		defer func() { stopConsole(); <-served }()
+		a.log.Info("serving the operator console", "url", "http://"+ln.Addr().String()+"/")
+	}
 	return a.Runner.Run(ctx)
+}
+
+// ConsoleURL is where the console is served ("" when it is off).
+func (a *App) ConsoleURL() string {
+	if a.consoleLn == nil {
+		return ""
+	}
+	return "http://" + a.consoleLn.Addr().String() + "/"
 }
 
 // Close releases everything New started, in reverse order.
