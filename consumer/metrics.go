@@ -2,8 +2,10 @@ package consumer
 
 import (
 	"context"
+	"errors"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/zuora-sync/zuora-sync/dispatch"
@@ -11,6 +13,7 @@ import (
 
 // Metrics are the runtime's Prometheus series. A nil *Metrics records nothing.
 type Metrics struct {
+	reg          prometheus.Registerer
 	handled      *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
 	deadLettered *prometheus.CounterVec
@@ -19,6 +22,7 @@ type Metrics struct {
 // NewMetrics registers the runtime's series on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
+		reg: reg,
 		handled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "zuorasync_events_handled_total",
 			Help: "Handler attempts by event type and result class (success, transient, permanent, deferred, wait: Zuora unavailable or limiting).",
@@ -35,6 +39,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.handled, m.duration, m.deadLettered)
 	return m
+}
+
+// watchBacklog registers the backlog gauges read from js at each scrape (once per registry).
+func (m *Metrics) watchBacklog(js jetstream.JetStream) {
+	if m == nil || m.reg == nil {
+		return
+	}
+	var already prometheus.AlreadyRegisteredError
+	if err := m.reg.Register(NewBacklogCollector(js)); err != nil && !errors.As(err, &already) {
+		panic(err) // a name clash is a programming error, like MustRegister's
+	}
 }
 
 // Middleware counts handler attempts by type and class and times them.

@@ -134,6 +134,7 @@ func (r *Runner) Ready() error {
 // New returns a runner; call Run to start it.
 func New(js jetstream.JetStream, router *dispatch.Router, cfg Config) *Runner {
 	cfg = cfg.withDefaults()
+	cfg.Metrics.watchBacklog(js)
 	return &Runner{js: js, router: router, cfg: cfg, log: cfg.Logger.With("component", "consumer"),
 		pending: newPendingOutcomes(1024), instance: uuid.NewString()}
 }
