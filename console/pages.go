@@ -299,15 +299,15 @@ func (c *Console) renderDLQ(w http.ResponseWriter, r *http.Request, q dlqQuery, 
 }
 
 type entryData struct {
-	Seq                         uint64
-	Row                         dlqRow
-	OriginalSubject, Stream     string
-	StreamSeq                   uint64
-	Headers                     []headerRow
-	Body                        string
-	Withheld, Masked            bool
-	RequestIDs                  []string
-	RequestIDsRecorded          bool
+	Seq                     uint64
+	Row                     dlqRow
+	OriginalSubject, Stream string
+	StreamSeq               uint64
+	Headers                 []headerRow
+	Body                    string
+	Withheld, Masked        bool
+	RequestIDs              []string
+	RequestIDsRecorded      bool
 }
 
 // requestIDPattern finds Zuora request ids a reason quotes.

@@ -44,6 +44,9 @@ func runDemo(ctx context.Context, args []string, out io.Writer, log *slog.Logger
 	cfg := app.FromEnv()
 	cfg.Logger = log
 	cfg.ConsoleAddr = envvar.Or("CONSOLE_ADDR", "127.0.0.1:8090") // the operator console, on loopback: no login
+	if _, port, _ := net.SplitHostPort(os.Getenv("BRIDGE_ADDR")); port == "0" && os.Getenv("CONSOLE_ADDR") == "" {
+		cfg.ConsoleAddr = "127.0.0.1:0" // random ports (the demo's test): the console's too
+	}
 	if os.Getenv("USAGE_FLUSH_INTERVAL") == "" {
 		cfg.UsageFlushInterval = demoUsageFlushInterval // 1 s, not the default 5 s: the usage step waits for the flusher
 	}

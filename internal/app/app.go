@@ -65,10 +65,11 @@ type Config struct {
 
 	// MetricsAddr serves /metrics when set.
 	MetricsAddr string
+	Logger      *slog.Logger
+
 	// ConsoleAddr serves the operator console when set (CONSOLE_ADDR); an address other than loopback needs
 	// ConsoleUsername and ConsolePassword (CONSOLE_USERNAME, CONSOLE_PASSWORD), which Basic auth checks.
 	ConsoleAddr, ConsoleUsername, ConsolePassword string
-	Logger      *slog.Logger
 
 	envErr error // a malformed variable FromEnv read; New reports it
 }
