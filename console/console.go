@@ -3,7 +3,7 @@
 // semantics as `consumer dlq redrive`.
 //
 // Access: Basic auth (constant-time compare) whenever credentials are configured, and always on an address other
-// than loopback; every state change is a POST carrying a CSRF token (an HMAC of the signed-in user under a key
+// than loopback (without credentials it answers only requests for a loopback host name); every state change is a POST carrying a CSRF token (an HMAC of the signed-in user under a key
 // drawn at start). Pages set a restrictive Content-Security-Policy, forbid framing and caching, and never render
 // raw card data or secrets (see mask.go). Every page reads a bounded amount from JetStream: paged DLQ reads,
 // subject-filtered event reads, capped key listings.
@@ -162,6 +162,12 @@ func (c *Console) secure(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
+		if !c.auth && !IsLoopback(r.Host) {
+			// Open on loopback only to this machine: a Host that is not loopback is a page elsewhere whose name
+			// was rebound to 127.0.0.1 (DNS rebinding), which must not read the console or its CSRF token.
+			http.Error(w, "the console without credentials answers only to a loopback host name", http.StatusMisdirectedRequest)
+			return
+		}
 		if c.auth && !c.authorized(r) {
 			h.Set("WWW-Authenticate", `Basic realm="zuora-sync console", charset="UTF-8"`)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)

@@ -389,7 +389,8 @@ func TestPagingOverFiveThousandEntriesReadsOnlyThePage(t *testing.T) {
 }
 
 func TestEntityViewFindsDeadLettersByCustomerID(t *testing.T) {
-	f := newFixture(t, nil)
+	// A scan bound of 10 (51 with the page): the 100 entries published later hide the first ones from it.
+	f := newFixture(t, func(c *Config) { c.MaxExamined = 10 })
 	sub := deadLetter(t, events.TypeStiggSubscriptionCreated, "cust-9", "sub-1",
 		map[string]any{"subscriptionId": "sub-1", "customerId": "cust-9", "planId": "plan-pro"}, "STIGG/1/3")
 	publish(t, f.js, customerEntry(t, 1), sub, customerEntry(t, 9))
@@ -417,6 +418,38 @@ func TestEntityViewFindsDeadLettersByCustomerID(t *testing.T) {
 	_, body = f.get(t, "/dlq?customer=cust-9")
 	if got := seqsOf(body); len(got) != 2 || got[0] != 2 || got[1] != 3 {
 		t.Fatalf("dlq?customer=cust-9: %v, want [2 3]", got)
+	}
+
+	// Far behind newer entries (beyond the bounded scan), entries keyed by the id are still found: by subject.
+	filler := make([]*nats.Msg, 100)
+	for i := range filler {
+		filler[i] = customerEntry(t, 100+i)
+	}
+	publish(t, f.js, filler...)
+	// Its events and outcomes, read by subject filter on the key token.
+	ev, err := events.New(events.TypeStiggCustomerUpdated, "test", "cust-9", "cust-9", map[string]any{"customerId": "cust-9", "name": "Nine"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := events.ToMsg(events.Subject("stigg", "customer", "updated", "cust-9"), ev)
+	out, err := events.NewOutcome("test", ev, "customer", events.ResultSynced, events.Outcome{StiggID: "cust-9",
+		SourceEventID: ev.ID(), Action: "updated", Zuora: map[string]string{"accountId": "acc-9"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outMsg, _ := events.ToMsg(events.OutcomeSubject("customer", events.ResultSynced, "cust-9"), out)
+	other, _ := events.ToMsg(events.Subject("stigg", "customer", "updated", "cust-10"), ev)
+	publish(t, f.js, in, outMsg, other)
+
+	_, body = f.get(t, "/entity?id=cust-9")
+	dlq = body[strings.Index(body, `id="entity-dlq"`):]
+	if !strings.Contains(dlq, `href="/dlq/2"`) || !strings.Contains(dlq, `href="/dlq/3"`) {
+		t.Fatalf("entity-dlq of cust-9 behind 100 newer entries:\n%s", dlq)
+	}
+	evs := body[strings.Index(body, `id="events"`):strings.Index(body, `id="entity-dlq"`)]
+	if strings.Count(evs, "<tr><td>") != 2 || !strings.Contains(evs, "io.stigg.customer.updated") ||
+		!strings.Contains(evs, "io.zuorasync.customer.synced") || !strings.Contains(evs, "accountId=acc-9") {
+		t.Fatalf("events of cust-9 (its event and its outcome, not cust-10's):\n%s", evs)
 	}
 }
 
@@ -482,6 +515,32 @@ func TestEveryPageRenders(t *testing.T) {
 			if !strings.Contains(body, h) {
 				t.Errorf("GET %s: no %s", path, h)
 			}
+		}
+	}
+}
+
+func TestWithoutCredentialsOnlyLoopbackHostNamesAreServed(t *testing.T) {
+	f := newFixture(t, nil)
+	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/dlq", nil)
+	req.Host = "attacker.example:8090" // a rebound DNS name pointing at 127.0.0.1
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Fatalf("Host attacker.example: %d, want 421", resp.StatusCode)
+	}
+	for _, host := range []string{"localhost:8090", "127.0.0.1:8090", "[::1]:8090"} {
+		req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/dlq", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("Host %s: %d, want 200", host, resp.StatusCode)
 		}
 	}
 }

@@ -155,7 +155,7 @@ func (c *Console) entityDLQ(ctx context.Context, id string) ([]dlqRow, bool, int
 	limit := c.cfg.PageSize
 	for _, prefix := range []string{"stigg", "zuora"} {
 		page, err := consumer.PageDLQ(ctx, c.cfg.JS, consumer.DLQFilter{
-			Subject: topology.PrefixDLQ + "." + prefix + ".*.*." + tok + ".>"}, 0, limit)
+			Subject: topology.PrefixDLQ + "." + prefix + ".*.*." + tok}, 0, limit)
 		if err != nil {
 			return rows, false, 0, err.Error()
 		}

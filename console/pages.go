@@ -193,7 +193,9 @@ func (c *Console) dlqFilter(q dlqQuery) consumer.DLQFilter {
 	if q.Type != "" {
 		if parts := strings.Split(q.Type, "."); len(parts) == 4 && parts[0] == "io" && (parts[1] == "stigg" || parts[1] == "zuora") &&
 			!strings.ContainsAny(q.Type, "*> ") {
-			f.Subject = topology.PrefixDLQ + "." + parts[1] + "." + parts[2] + "." + parts[3] + ".>"
+			// Keyed and unkeyed input subjects (an unkeyed event whose key could not be found is dead-lettered).
+			base := topology.PrefixDLQ + "." + parts[1] + "." + parts[2] + "." + parts[3]
+			f.Subjects = []string{base, base + ".>"}
 		}
 		preds = append(preds, func(dl consumer.DeadLetter) bool { return dl.EventType == q.Type })
 	}

@@ -66,30 +66,38 @@ func readFiltered(ctx context.Context, js jetstream.JetStream, stream, filter st
 func fetch(ctx context.Context, stream string, c jetstream.Consumer, want int) ([]rawMsg, error) {
 	var out []rawMsg
 	for len(out) < want {
-		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		batch, err := c.Fetch(min(want-len(out), 256), jetstream.FetchContext(fctx))
-		defer cancel()
+		got, err := fetchBatch(ctx, stream, c, min(want-len(out), 256), &out)
 		if err != nil {
 			return out, fmt.Errorf("console: fetch from %s: %w", stream, err)
 		}
-		got := 0
-		for m := range batch.Messages() {
-			got++
-			meta, err := m.Metadata()
-			if err != nil {
-				return out, err
-			}
-			out = append(out, rawMsg{Stream: stream, Subject: m.Subject(), Seq: meta.Sequence.Stream,
-				Time: meta.Timestamp, Header: m.Headers(), Data: m.Data()})
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return out, fmt.Errorf("console: fetch from %s: %w", stream, err)
-		}
 		if got == 0 {
-			break
+			break // removed meanwhile
 		}
 	}
 	return out, nil
+}
+
+func fetchBatch(ctx context.Context, stream string, c jetstream.Consumer, n int, out *[]rawMsg) (int, error) {
+	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	batch, err := c.Fetch(n, jetstream.FetchContext(fctx))
+	if err != nil {
+		return 0, err
+	}
+	got := 0
+	for m := range batch.Messages() {
+		got++
+		meta, err := m.Metadata()
+		if err != nil {
+			return got, err
+		}
+		*out = append(*out, rawMsg{Stream: stream, Subject: m.Subject(), Seq: meta.Sequence.Stream,
+			Time: meta.Timestamp, Header: m.Headers(), Data: m.Data()})
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+		return got, err
+	}
+	return got, nil
 }
 
 // lastFiltered reads the newest (at most) n messages of stream matching filter, oldest first. The server counts

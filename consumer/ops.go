@@ -310,8 +310,10 @@ func supersededEntry(ctx context.Context, applied jetstream.KeyValue, dl DeadLet
 
 // DLQFilter selects the dead letters of a page.
 type DLQFilter struct {
-	// Subject is a DLQ subject filter (default: every entry); the server applies it.
-	Subject string
+	// Subject is a DLQ subject filter (default: every entry), Subjects more of them (any one matches); the
+	// server applies them.
+	Subject  string
+	Subjects []string
 	// Match, when set, keeps only the entries it accepts; it is applied while paging.
 	Match func(DeadLetter) bool
 	// MaxExamined bounds the entries read for one page when Match rejects some (default 2000). A page that hit
@@ -346,7 +348,11 @@ func PageDLQ(ctx context.Context, js jetstream.JetStream, filter DLQFilter, afte
 	if limit <= 0 {
 		limit = 50
 	}
-	subject := cmp.Or(filter.Subject, topology.PrefixDLQ+".>")
+	subjects := filter.Subjects
+	if filter.Subject != "" || len(subjects) == 0 {
+		subjects = append([]string{cmp.Or(filter.Subject, topology.PrefixDLQ+".>")}, subjects...)
+	}
+	subject := strings.Join(subjects, " ")
 	bound := limit + 1
 	if filter.Match != nil {
 		bound = max(cmp.Or(max(filter.MaxExamined, 0), defaultMaxExamined), limit+1)
@@ -364,7 +370,7 @@ func PageDLQ(ctx context.Context, js jetstream.JetStream, filter DLQFilter, afte
 		AckPolicy:         jetstream.AckNonePolicy,
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:       max(afterSeq+1, state.FirstSeq),
-		FilterSubject:     subject,
+		FilterSubjects:    subjects,
 		InactiveThreshold: time.Minute,
 		MemoryStorage:     true,
 		Replicas:          1,
@@ -382,33 +388,12 @@ func PageDLQ(ctx context.Context, js jetstream.JetStream, filter DLQFilter, afte
 	want := int(min(uint64(bound), page.Remaining))
 	var last uint64
 	for page.Examined < want {
-		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		batch, err := c.Fetch(min(want-page.Examined, 256), jetstream.FetchContext(fctx))
-		defer cancel()
+		n, full, err := page.fetch(ctx, c, min(want-page.Examined, 256), limit, filter.Match, &last)
 		if err != nil {
-			return page, fmt.Errorf("dlq page: fetch after %d: %w", afterSeq, err)
+			return page, fmt.Errorf("dlq page: fetch %s after %d: %w", subject, afterSeq, err)
 		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			meta, err := m.Metadata()
-			if err != nil {
-				return page, fmt.Errorf("dlq page: %w", err)
-			}
-			page.Examined++
-			last = meta.Sequence.Stream
-			if len(page.Entries) == limit {
-				// The first entry past a full page: there is a next page, starting after the page's last entry.
-				page.Next = page.Entries[limit-1].Seq
-				return page, nil
-			}
-			dl := deadLetterOf(m.Subject(), meta.Sequence.Stream, m.Headers(), m.Data())
-			if filter.Match == nil || filter.Match(dl) {
-				page.Entries = append(page.Entries, dl)
-			}
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return page, fmt.Errorf("dlq page: fetch after %d: %w", afterSeq, err)
+		if full {
+			return page, nil
 		}
 		if n == 0 {
 			break // entries removed meanwhile (a concurrent redrive): what is left was read
@@ -422,6 +407,40 @@ func PageDLQ(ctx context.Context, js jetstream.JetStream, filter DLQFilter, afte
 		page.Bounded, page.Next = true, last
 	}
 	return page, nil
+}
+
+// fetch reads one batch of at most n entries into the page. It reports how many it read, and full when it met
+// the first entry past a full page (then Next is set).
+func (page *DLQPage) fetch(ctx context.Context, c jetstream.Consumer, n, limit int, match func(DeadLetter) bool, last *uint64) (int, bool, error) {
+	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	batch, err := c.Fetch(n, jetstream.FetchContext(fctx))
+	if err != nil {
+		return 0, false, err
+	}
+	read := 0
+	for m := range batch.Messages() {
+		read++
+		meta, err := m.Metadata()
+		if err != nil {
+			return read, false, err
+		}
+		page.Examined++
+		*last = meta.Sequence.Stream
+		if len(page.Entries) == limit {
+			// The first entry past a full page: there is a next page, starting after the page's last entry.
+			page.Next = page.Entries[limit-1].Seq
+			return read, true, nil
+		}
+		dl := deadLetterOf(m.Subject(), meta.Sequence.Stream, m.Headers(), m.Data())
+		if match == nil || match(dl) {
+			page.Entries = append(page.Entries, dl)
+		}
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+		return read, false, err
+	}
+	return read, false, nil
 }
 
 // Event is the dead letter's CloudEvent, when it decodes.
