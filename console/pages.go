@@ -400,6 +400,9 @@ func (c *Console) redrive(w http.ResponseWriter, r *http.Request) {
 		flash = append(flash, fmt.Sprintf("Entry %d (%s, key %s) was kept: its entity has applied a newer event since, "+
 			"so redriving it would revert that; tick force to redrive it anyway.", dl.Seq, dl.EventType, entryKey(dl)))
 	}
+	if gone := len(slices.Compact(slices.Sorted(slices.Values(seqs)))) - res.Redriven - len(res.Superseded); err == nil && gone > 0 {
+		flash = append(flash, fmt.Sprintf("%d of the selected entries were no longer in the DLQ (redriven meanwhile).", gone))
+	}
 	if err != nil {
 		flash = append(flash, "redrive stopped: "+err.Error())
 	}
