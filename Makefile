@@ -24,9 +24,29 @@ lint: vet
 build:
 	$(GO) build -o bin/ ./cmd/...
 
-## bench: the pipeline benchmark next to a bare JetStream consume+ack loop, same server, same run
+## bench: every performance figure of docs/PERFORMANCE.md, each measured side by side with its baseline in one run,
+## then a table and one `ratio <name> <value>` line per figure (outputs kept in BENCH_OUT)
+BENCH_OUT ?= bin/bench
+BENCH_COUNT ?= 3
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./e2e/
+	@mkdir -p $(BENCH_OUT) && rm -f $(BENCH_OUT)/*.txt
+	@echo "== router, flow, usage (e2e)"
+	@$(GO) test -run '^$$' -bench '^BenchmarkRouter$$' -benchtime 4000x -count $(BENCH_COUNT) -timeout 10m ./e2e/ > $(BENCH_OUT)/router.txt 2>&1 || { cat $(BENCH_OUT)/router.txt; exit 1; }
+	@$(GO) test -run '^$$' -bench '^BenchmarkFlow$$' -benchtime 400x -count $(BENCH_COUNT) -timeout 10m ./e2e/ > $(BENCH_OUT)/flow.txt 2>&1 || { cat $(BENCH_OUT)/flow.txt; exit 1; }
+	@$(GO) test -run '^$$' -bench '^BenchmarkUsageBurst$$' -benchtime 4x -count 1 -timeout 10m ./e2e/ > $(BENCH_OUT)/usage.txt 2>&1 || { cat $(BENCH_OUT)/usage.txt; exit 1; }
+	@if [ -f e2e/bench_budget_test.go ]; then echo "== budget (e2e)"; \
+	  $(GO) test -run '^$$' -bench '^BenchmarkZuoraBudget$$' -benchtime 1x -count 1 -timeout 10m ./e2e/ > $(BENCH_OUT)/budget.txt 2>&1 || { cat $(BENCH_OUT)/budget.txt; exit 1; }; \
+	else echo "== budget: e2e/bench_budget_test.go absent, not measured"; fi
+	@echo "== bridge"
+	@$(GO) test -run '^$$' -bench '^BenchmarkCallouts$$' -benchtime 2000x -count $(BENCH_COUNT) -timeout 10m ./bridge/ > $(BENCH_OUT)/bridge.txt 2>&1 || { cat $(BENCH_OUT)/bridge.txt; exit 1; }
+	@echo "== peer-watermill (bench/, a module of its own)"
+	@if (cd bench && $(GO) mod download github.com/ThreeDotsLabs/watermill github.com/ThreeDotsLabs/watermill-nats/v2) > $(BENCH_OUT)/peer-download.log 2>&1; then \
+	  (cd bench && $(GO) test -run '^$$' -bench '^BenchmarkPeerWatermill$$' -benchtime 4000x -count $(BENCH_COUNT) -timeout 10m ./...) > $(BENCH_OUT)/peer.txt 2>&1 || { cat $(BENCH_OUT)/peer.txt; exit 1; }; \
+	else echo "watermill-nats could not be fetched (see $(BENCH_OUT)/peer-download.log)"; fi
+	@cat $(BENCH_OUT)/router.txt $(BENCH_OUT)/peer.txt $(BENCH_OUT)/flow.txt $(BENCH_OUT)/budget.txt $(BENCH_OUT)/bridge.txt $(BENCH_OUT)/usage.txt 2>/dev/null | grep -E '^(Benchmark|goos|goarch|cpu|pkg)' || true
+	@echo
+	@$(GO) run ./internal/benchreport $(BENCH_OUT)/router.txt $(BENCH_OUT)/flow.txt $(BENCH_OUT)/usage.txt \
+	  $(BENCH_OUT)/budget.txt $(BENCH_OUT)/bridge.txt $(BENCH_OUT)/peer.txt 'peer-watermill=watermill-nats not available'
 
 ## fuzz: every fuzz target for FUZZTIME each (their seed corpora also run on every `make test`)
 fuzz:

@@ -77,11 +77,12 @@ func BenchmarkRouter(b *testing.B) {
 		})
 	}
 
+	total := b.N + routerBenchWarm
 	sides := []benchSide{
-		{name: "bare", msgs: customerMsgs(b, "bare", b.N+routerBenchWarm, "benchbare"), done: acks[bare].Load},
-		{name: "runtime", msgs: customerMsgs(b, "rt", b.N+routerBenchWarm, ""), done: acks[topology.StreamStigg].Load},
+		publishSide(b, js, "bare", customerMsgs(b, "bare", total, "benchbare"), acks[bare].Load),
+		publishSide(b, js, "runtime", customerMsgs(b, "rt", total, ""), acks[topology.StreamStigg].Load),
 	}
-	walls := alternateBlocks(b, js, sides, routerBenchWarm, routerBenchBlock)
+	walls := alternateBlocks(b, sides, routerBenchWarm, total, routerBenchBlock)
 	if got := handled.Load(); got != int64(b.N+routerBenchWarm) {
 		b.Fatalf("the no-op handler ran %d times for %d events", got, b.N+routerBenchWarm)
 	}
@@ -96,27 +97,22 @@ const (
 	routerBenchBlock = 400
 )
 
-// benchSide is one of the loops a benchmark alternates: its messages (published in order, asynchronously) and a
-// counter of the events it has finished.
+// benchSide is one of the loops a benchmark alternates: run does events from..to-1 and returns once they are
+// finished.
 type benchSide struct {
 	name string
-	msgs []*nats.Msg
-	done func() int64
+	run  func(from, to int)
 }
 
-// alternateBlocks publishes the first warm messages of each side (untimed), then the rest in blocks of block
-// messages, one side after the other, each block timed from its first publish until the side has finished every
-// event published so far. It returns each side's total time.
-func alternateBlocks(b *testing.B, js jetstream.JetStream, sides []benchSide, warm, block int) []time.Duration {
-	b.Helper()
-	walls := make([]time.Duration, len(sides))
-	run := func(s benchSide, from, to int) time.Duration {
-		start := time.Now()
+// publishSide is a side whose events are messages published asynchronously, finished when done (a count of
+// finished events) reaches to.
+func publishSide(b *testing.B, js jetstream.JetStream, name string, msgs []*nats.Msg, done func() int64) benchSide {
+	return benchSide{name: name, run: func(from, to int) {
 		futures := make([]jetstream.PubAckFuture, 0, to-from)
-		for _, m := range s.msgs[from:to] {
+		for _, m := range msgs[from:to] {
 			f, err := js.PublishMsgAsync(m)
 			if err != nil {
-				b.Fatalf("%s: publish: %v", s.name, err)
+				b.Fatalf("%s: publish: %v", name, err)
 			}
 			futures = append(futures, f)
 		}
@@ -124,29 +120,37 @@ func alternateBlocks(b *testing.B, js jetstream.JetStream, sides []benchSide, wa
 			select {
 			case <-f.Ok():
 			case err := <-f.Err():
-				b.Fatalf("%s: publish: %v", s.name, err)
+				b.Fatalf("%s: publish: %v", name, err)
 			case <-time.After(30 * time.Second):
-				b.Fatalf("%s: publish ack timed out", s.name)
+				b.Fatalf("%s: publish ack timed out", name)
 			}
 		}
 		deadline := time.Now().Add(2 * time.Minute)
-		for s.done() < int64(to) {
+		for done() < int64(to) {
 			if time.Now().After(deadline) {
-				b.Fatalf("%s: %d of %d events finished after 2 minutes", s.name, s.done(), to)
+				b.Fatalf("%s: %d of %d events finished after 2 minutes", name, done(), to)
 			}
 			time.Sleep(200 * time.Microsecond)
 		}
-		return time.Since(start)
-	}
+	}}
+}
+
+// alternateBlocks runs the first warm events of each side (untimed), then events warm..total-1 in blocks of
+// block events, one side after the other, each block timed from its start until the side has finished it. It
+// returns each side's total time.
+func alternateBlocks(b *testing.B, sides []benchSide, warm, total, block int) []time.Duration {
+	b.Helper()
+	walls := make([]time.Duration, len(sides))
 	for _, s := range sides {
-		run(s, 0, warm)
+		s.run(0, warm)
 	}
 	b.ResetTimer()
-	total := len(sides[0].msgs)
 	for from := warm; from < total; from += block {
 		to := min(from+block, total)
 		for i, s := range sides {
-			walls[i] += run(s, from, to)
+			start := time.Now()
+			s.run(from, to)
+			walls[i] += time.Since(start)
 		}
 	}
 	b.StopTimer()
