@@ -302,6 +302,7 @@ func (c *Console) renderDLQ(w http.ResponseWriter, r *http.Request, q dlqQuery, 
 
 type entryData struct {
 	Seq                     uint64
+	EventID                 string
 	Row                     dlqRow
 	OriginalSubject, Stream string
 	StreamSeq               uint64
@@ -335,7 +336,7 @@ func (c *Console) dlqEntry(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	d := entryData{Seq: seq, Row: rowOf(dl), OriginalSubject: dl.OriginalSubject, Stream: dl.Stream,
+	d := entryData{Seq: seq, EventID: dl.EventID, Row: rowOf(dl), OriginalSubject: dl.OriginalSubject, Stream: dl.Stream,
 		StreamSeq: dl.StreamSeq, Headers: headerRows(dl.Header)}
 	if withheld(dl.Data) {
 		d.Withheld = true
