@@ -66,7 +66,10 @@ func readFiltered(ctx context.Context, js jetstream.JetStream, stream, filter st
 func fetch(ctx context.Context, stream string, c jetstream.Consumer, want int) ([]rawMsg, error) {
 	var out []rawMsg
 	for len(out) < want {
-		got, err := fetchBatch(ctx, stream, c, min(want-len(out), 256), &out)
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		got, err := fetchBatch(stream, c, min(want-len(out), 256), &out)
 		if err != nil {
 			return out, fmt.Errorf("console: fetch from %s: %w", stream, err)
 		}
@@ -77,10 +80,9 @@ func fetch(ctx context.Context, stream string, c jetstream.Consumer, want int) (
 	return out, nil
 }
 
-func fetchBatch(ctx context.Context, stream string, c jetstream.Consumer, n int, out *[]rawMsg) (int, error) {
-	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	batch, err := c.Fetch(n, jetstream.FetchContext(fctx))
+func fetchBatch(stream string, c jetstream.Consumer, n int, out *[]rawMsg) (int, error) {
+	// No wait: the messages are stored, so the server delivers them at once and says when there are no more.
+	batch, err := c.FetchNoWait(n)
 	if err != nil {
 		return 0, err
 	}

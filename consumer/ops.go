@@ -388,7 +388,10 @@ func PageDLQ(ctx context.Context, js jetstream.JetStream, filter DLQFilter, afte
 	want := int(min(uint64(bound), page.Remaining))
 	var last uint64
 	for page.Examined < want {
-		n, full, err := page.fetch(ctx, c, min(want-page.Examined, 256), limit, filter.Match, &last)
+		if err := ctx.Err(); err != nil {
+			return page, fmt.Errorf("dlq page: %w", err)
+		}
+		n, full, err := page.fetch(c, min(want-page.Examined, 256), limit, filter.Match, &last)
 		if err != nil {
 			return page, fmt.Errorf("dlq page: fetch %s after %d: %w", subject, afterSeq, err)
 		}
@@ -411,10 +414,10 @@ func PageDLQ(ctx context.Context, js jetstream.JetStream, filter DLQFilter, afte
 
 // fetch reads one batch of at most n entries into the page. It reports how many it read, and full when it met
 // the first entry past a full page (then Next is set).
-func (page *DLQPage) fetch(ctx context.Context, c jetstream.Consumer, n, limit int, match func(DeadLetter) bool, last *uint64) (int, bool, error) {
-	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	batch, err := c.Fetch(n, jetstream.FetchContext(fctx))
+func (page *DLQPage) fetch(c jetstream.Consumer, n, limit int, match func(DeadLetter) bool, last *uint64) (int, bool, error) {
+	// No wait: the entries are stored, so the server delivers them at once and says when there are no more
+	// (entries removed since the page started) instead of leaving the fetch to time out.
+	batch, err := c.FetchNoWait(n)
 	if err != nil {
 		return 0, false, err
 	}
