@@ -21,8 +21,11 @@ import (
 	"github.com/zuora-sync/zuora-sync/zuorasim"
 )
 
-// The two benchmarks below run side by side in one `make bench` so their ratio says what the pipeline costs on
-// top of JetStream itself: the same embedded server, the same partitioned topology, the same number of events.
+// BenchmarkPipeline and BenchmarkBareJetStream are the first form of the pipeline-vs-JetStream figure: two
+// benchmarks, each on a server of its own, compared by hand. `make bench` now measures the same things side by
+// side within one benchmark — BenchmarkRouter (runtime vs bare consume+ack) and BenchmarkFlow (the customer flow vs
+// its bare Zuora calls) — see docs/PERFORMANCE.md; these two stay for a quick `-bench 'Pipeline|BareJetStream'`,
+// and their helpers (benchTopology, inProcessZuora, benchRateLimit) are shared.
 
 const benchPartitions = 16
 
