@@ -316,9 +316,6 @@ type entryData struct {
 // requestIDPattern finds Zuora request ids a reason quotes.
 var requestIDPattern = regexp.MustCompile(`(?i)request[ _-]?id[s]?[=: ]+"?([A-Za-z0-9-]{8,})`)
 
-// HeaderZuoraRequestIDs is where a dead letter records the Zuora request ids of its attempts, when it does.
-const HeaderZuoraRequestIDs = "Zuorasync-Zuora-Request-Ids"
-
 func (c *Console) dlqEntry(w http.ResponseWriter, r *http.Request) {
 	seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)
 	if err != nil || seq == 0 {
@@ -343,7 +340,7 @@ func (c *Console) dlqEntry(w http.ResponseWriter, r *http.Request) {
 	} else {
 		d.Body, d.Masked = prettyBody(dl.Data)
 	}
-	if v := dl.Header.Get(HeaderZuoraRequestIDs); v != "" {
+	if v := dl.Header.Get(consumer.HeaderDLQZuoraRequestIDs); v != "" {
 		d.RequestIDsRecorded = true
 		d.RequestIDs = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +33,9 @@ const (
 	HeaderDLQSubject  = "Zuorasync-Dlq-Subject"
 	HeaderDLQAttempts = "Zuorasync-Dlq-Attempts"
 	HeaderDLQTime     = "Zuorasync-Dlq-Time"
+	// HeaderDLQZuoraRequestIDs lists (comma-separated) the Zuora-Request-Id of each Zuora call of the attempt
+	// that dead-lettered the event, so Zuora support can find them; earlier attempts' are in the log.
+	HeaderDLQZuoraRequestIDs = "Zuorasync-Zuora-Request-Ids"
 )
 
 // Dead-letter classes.
@@ -176,6 +180,9 @@ func (r *Runner) deadLetter(ctx context.Context, d *delivery, reason error, clas
 	out.Header.Set(HeaderDLQAttempts, strconv.Itoa(d.attempt))
 	out.Header.Set(HeaderDLQTime, time.Now().UTC().Format(time.RFC3339Nano))
 	out.Header.Set(HeaderOrigin, d.origin.String())
+	if ids := d.trace.RequestIDs(); len(ids) > 0 {
+		out.Header.Set(HeaderDLQZuoraRequestIDs, truncate(strings.Join(ids, ","), 2000))
+	}
 	// Unique per dead-lettering: delivery and consumer sequences repeat after a consumer reset, and a repeated
 	// id would be deduplicated into a lost dead letter. A crash between this write and Term leaves at worst a
 	// second entry for the same origin, which the ordering guard makes harmless on redrive.

@@ -429,6 +429,20 @@ func TestStoredFailuresAreNotReplayedOnRetryOrRedrive(t *testing.T) {
 	if typ, _ := h.waitOutcome(id, 20*time.Second); typ != events.TypeOutCustomerFailed {
 		t.Fatalf("a 400 must dead-letter, got %s", typ)
 	}
+	// The entry names the Zuora requests of the attempt, for Zuora's support.
+	dl := h.dlq()
+	refused := ""
+	for _, r := range h.sim.Requests() {
+		if r.Method == "POST" && r.Path == "/v2/accounts" {
+			refused = r.RequestID
+		}
+	}
+	if len(dl) != 1 {
+		t.Fatalf("%d dead letters, want 1", len(dl))
+	}
+	if got := dl[0].Header.Get(consumer.HeaderDLQZuoraRequestIDs); refused == "" || !strings.Contains(got, refused) {
+		t.Fatalf("dead letter request ids %q, want the refused create's %q", got, refused)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if res, err := consumer.Redrive(ctx, h.js, consumer.RedriveOptions{}); err != nil || res.Redriven != 1 {
