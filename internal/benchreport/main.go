@@ -139,6 +139,19 @@ func main() {
 		metrics := results[f.bench]
 		vals := metrics[f.metric]
 		if len(vals) == 0 {
+			// A benchmark written elsewhere may name its ratio differently (budget_ratio, …): take the one unit
+			// that says ratio, if there is exactly one.
+			var units []string
+			for u := range metrics {
+				if strings.Contains(u, "ratio") {
+					units = append(units, u)
+				}
+			}
+			if len(units) == 1 {
+				vals = metrics[units[0]]
+			}
+		}
+		if len(vals) == 0 {
 			why := f.missing
 			if r, ok := reasons[f.name]; ok {
 				why = r
@@ -156,6 +169,19 @@ func main() {
 		for _, d := range f.details {
 			if dv, ok := metrics[d]; ok {
 				details = append(details, format(median(dv))+" "+d)
+			}
+		}
+		if len(details) == 0 {
+			// No expected unit: show whatever else the benchmark reported.
+			var units []string
+			for u := range metrics {
+				if u != "ns/op" && !strings.Contains(u, "ratio") {
+					units = append(units, u)
+				}
+			}
+			slices.Sort(units)
+			for _, u := range units {
+				details = append(details, format(median(metrics[u]))+" "+u)
 			}
 		}
 		spread := ""
