@@ -89,6 +89,8 @@ func median(vs []float64) float64 {
 
 func format(v float64) string {
 	switch {
+	case v == float64(int64(v)) && v < 1e15: // counts (429s, calls)
+		return strconv.FormatInt(int64(v), 10)
 	case v >= 100:
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	case v >= 1:
