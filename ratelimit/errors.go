@@ -36,7 +36,11 @@ type PausedError struct {
 	Class  Class
 	Until  time.Time
 	Reason string
+	cause  error // context.DeadlineExceeded when the deadline passed in the queue
 }
+
+// Unwrap is the context's error when the request waited in its class's queue until the deadline.
+func (e *PausedError) Unwrap() error { return e.cause }
 
 func (e *PausedError) Error() string {
 	return fmt.Sprintf("ratelimit: %s requests held for %s (%s)", e.Class, e.RetryAfter().Round(time.Millisecond), e.Reason)

@@ -2,8 +2,13 @@
 // budget (golang.org/x/time/rate), a pool of in-flight slots per Zuora concurrency class, pauses taken from
 // response headers (RateLimit-*, Concurrency-Limit-*, Retry-After) and one circuit breaker per API surface.
 //
-// It never retries: a request either goes out once or fails fast with *OpenError / *PausedError (or the
-// context's error), and retrying is the caller's decision.
+// A request waits in its class's queue while the slots are taken. It is sent again only after a 429 that the
+// limiter answered by lowering the class's slots (adaptive.go): Zuora refused it before doing anything, so it
+// queues again instead of failing. Otherwise it goes out once or fails fast with *OpenError / *PausedError (or
+// the context's error), and retrying is the caller's decision.
+//
+// Several instances share one tenant's budget through SetShare, which Join keeps up to date from a JetStream KV
+// registry of live instances (instances.go).
 package ratelimit
 
 import (
@@ -29,8 +34,14 @@ type Config struct {
 	// AuthRequestsPerMinute budgets POST /oauth/token; default 100 (Zuora's per-IP AUTH limit).
 	AuthRequestsPerMinute int
 	// Concurrency is the slot count per class; missing classes default to Default 40, HighVolume 200,
-	// ObjectQuery 80 (Zuora's documented tenant limits). ClassAuth takes no slots.
+	// ObjectQuery 80 (Zuora's documented tenant limits). ClassAuth takes no slots. These are the tenant's
+	// limits: instances sharing the tenant divide them (SetShare).
 	Concurrency map[Class]int
+	// InitialConcurrency is the window each class starts with before Zuora has answered (slow start: it grows
+	// by one per answer while full, up to the share); default 1. An announced Concurrency-Limit-Limit opens it.
+	InitialConcurrency int
+	// ProbeInterval is how often a class whose window a 429 lowered tries one more slot; default 30s.
+	ProbeInterval time.Duration
 
 	// A surface's breaker opens after BreakerConsecutiveFailures failures in a row (default 5), or when at
 	// least BreakerMinRequests (default 20) requests in the current BreakerInterval (default 60s) failed at a
@@ -75,6 +86,12 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	c.Concurrency = conc
+	if c.InitialConcurrency <= 0 {
+		c.InitialConcurrency = 1
+	}
+	if c.ProbeInterval <= 0 {
+		c.ProbeInterval = 30 * time.Second
+	}
 	if c.BreakerConsecutiveFailures == 0 {
 		c.BreakerConsecutiveFailures = 5
 	}
@@ -107,9 +124,15 @@ func (c Config) withDefaults() Config {
 
 type breaker = gobreaker.TwoStepCircuitBreaker[struct{}]
 
+// classState is one concurrency class. sem is its queue; the other fields are guarded by Limiter.mu.
 type classState struct {
-	configured int
+	configured int // Config.Concurrency: the tenant's limit
 	sem        *semaphore
+
+	reported int       // last Concurrency-Limit-Limit (0: never announced)
+	window   int       // slow start's bound for this instance (adaptive.go)
+	learned  int       // the tenant's limit as a 429 taught it (0: none); grows by probes
+	changed  time.Time // last change of window or learned
 }
 
 // Limiter holds the shared state for one Zuora tenant; every transport it makes draws from the same budgets.
@@ -125,6 +148,8 @@ type Limiter struct {
 	pausedUntil time.Time           // all API classes
 	classPause  map[Class]time.Time // per class, including ClassAuth
 	breakers    map[Surface]*breaker
+	instances   int // instances sharing the tenant's budget (SetShare), ≥ 1
+	rank        int // this instance's place among them, 0-based
 }
 
 // New returns a Limiter configured by cfg (defaults applied).
@@ -138,9 +163,11 @@ func New(cfg Config) *Limiter {
 		classes:    make(map[Class]*classState, len(cfg.Concurrency)),
 		classPause: make(map[Class]time.Time),
 		breakers:   make(map[Surface]*breaker),
+		instances:  1,
 	}
 	for cl, n := range cfg.Concurrency {
-		l.classes[cl] = &classState{configured: n, sem: newSemaphore(n)}
+		w := min(cfg.InitialConcurrency, n)
+		l.classes[cl] = &classState{configured: n, window: w, sem: newSemaphore(w)}
 	}
 	l.register(cfg.Registerer)
 	return l
@@ -189,27 +216,36 @@ func (l *Limiter) breaker(s Surface) *breaker {
 	return b
 }
 
-// admit waits for pauses to end, then for a rate token, then for a slot of class. It fails fast with a
-// *PausedError when the wait would outlast the context's deadline.
-func (l *Limiter) admit(ctx context.Context, class Class) (release func(), err error) {
+// admit waits for pauses to end, then for a rate token, then in the class's queue for a slot. It fails fast
+// with a *PausedError when a pause or the rate wait would outlast the context's deadline, and with one when the
+// deadline passes in the queue. inFlight is how many requests of the class were out with this one.
+func (l *Limiter) admit(ctx context.Context, class Class) (release func(), inFlight int, err error) {
 	if err := l.waitPause(ctx, class); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	lim := l.api
 	if class == ClassAuth {
 		lim = l.auth
 	}
 	if err := waitRate(ctx, lim, class); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	cs, ok := l.classes[class]
 	if !ok { // ClassAuth: Zuora does not count token requests against a concurrency limit.
-		return func() {}, nil
+		return func() {}, 0, nil
 	}
-	if err := cs.sem.acquire(ctx); err != nil {
-		return nil, fmt.Errorf("ratelimit: waiting for a %s slot: %w", class, err)
+	queued := time.Now()
+	n, err := cs.sem.acquire(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// Not the event's failure: every slot stayed taken until the deadline. Try again about as late.
+		size, _, waiting := cs.sem.stats()
+		return nil, 0, &PausedError{Class: class, Until: time.Now().Add(min(time.Since(queued), l.cfg.DefaultRetryAfter)),
+			Reason: fmt.Sprintf("all %d %s slots taken until the deadline, %d waiting", size, class, waiting), cause: err}
 	}
-	return cs.sem.release, nil
+	if err != nil {
+		return nil, 0, fmt.Errorf("ratelimit: waiting for a %s slot: %w", class, err)
+	}
+	return cs.sem.release, n, nil
 }
 
 func (l *Limiter) pauseFor(class Class) (until time.Time, reason string) {
@@ -270,8 +306,9 @@ func waitRate(ctx context.Context, lim *rate.Limiter, class Class) error {
 	}
 }
 
-// observe adapts to what Zuora said in a response.
-func (l *Limiter) observe(class Class, resp *http.Response) {
+// observe adapts to what Zuora said in a response to a request sent with inFlight requests of its class out. It
+// reports whether the request should be queued again (a concurrency 429 the lowered slots explain).
+func (l *Limiter) observe(class Class, resp *http.Response, inFlight int) (requeue bool) {
 	now := time.Now()
 	h := resp.Header
 	status := resp.StatusCode
@@ -282,7 +319,7 @@ func (l *Limiter) observe(class Class, resp *http.Response) {
 		if status == http.StatusTooManyRequests {
 			l.pauseClass(ClassAuth, orDefault(retryAfter, hasRetryAfter, l.cfg.DefaultRetryAfter), "token endpoint 429")
 		}
-		return
+		return false
 	}
 
 	rl := ParseRateLimit(h)
@@ -297,23 +334,36 @@ func (l *Limiter) observe(class Class, resp *http.Response) {
 		target = ci.Class
 	}
 	if ci.HasLimit && ci.Limit > 0 {
-		l.setCapacity(target, int(min(ci.Limit, 1<<20)))
+		l.setReported(target, int(min(ci.Limit, 1<<20)))
 	}
 
-	if status == http.StatusTooManyRequests || (status == http.StatusServiceUnavailable && hasRetryAfter) {
-		d := retryAfter
-		if !hasRetryAfter {
-			d = l.cfg.DefaultRetryAfter
-			if rl.HasReset && rl.Reset > 0 {
-				d = rl.Reset
-			}
+	limited := status == http.StatusTooManyRequests || (status == http.StatusServiceUnavailable && hasRetryAfter)
+	if !limited {
+		if status < 500 {
+			l.answered(class, inFlight)
 		}
-		if exhausted {
-			l.pauseAll(d, fmt.Sprintf("HTTP %d, rate limit", status))
-		} else {
-			l.pauseClass(target, d, fmt.Sprintf("HTTP %d", status))
+		return false
+	}
+	// A 429 with no exhausted rate window is a concurrency limit when Zuora said nothing about concurrency (the
+	// Quickstart API never does) or said none remained.
+	concurrency := status == http.StatusTooManyRequests && !exhausted && target == class &&
+		(!ci.HasRemaining && !ci.HasLimit || ci.HasRemaining && ci.Remaining == 0)
+	if concurrency && l.refused(class) {
+		return true
+	}
+	d := retryAfter
+	if !hasRetryAfter {
+		d = l.cfg.DefaultRetryAfter
+		if rl.HasReset && rl.Reset > 0 {
+			d = rl.Reset
 		}
 	}
+	if exhausted {
+		l.pauseAll(d, fmt.Sprintf("HTTP %d, rate limit", status))
+	} else {
+		l.pauseClass(target, d, fmt.Sprintf("HTTP %d", status))
+	}
+	return false
 }
 
 func orDefault(d time.Duration, ok bool, def time.Duration) time.Duration {
@@ -349,25 +399,13 @@ func (l *Limiter) pauseClass(class Class, d time.Duration, why string) {
 	}
 }
 
-// setCapacity follows Concurrency-Limit-Limit down (and back up), never above the configured size.
-func (l *Limiter) setCapacity(class Class, reported int) {
-	cs, ok := l.classes[class]
-	if !ok {
-		return
-	}
-	want := min(reported, cs.configured)
-	if size, _, _ := cs.sem.stats(); size == want {
-		return
-	}
-	cs.sem.resize(want)
-	l.log.Info("zuora concurrency limit adapted", "class", string(class), "slots", want,
-		"configured", cs.configured, "reported", reported)
-}
-
 // ClassStats describes one concurrency class.
 type ClassStats struct {
 	Configured  int       // slots from Config
-	Capacity    int       // slots now (lower when Zuora reported a lower limit)
+	Capacity    int       // slots now: the instance's share of the tenant's limit, or the learned window if lower
+	Reported    int       // Concurrency-Limit-Limit last announced; 0 when never
+	Window      int       // slow start's window (adaptive.go)
+	Learned     int       // the tenant's limit a 429 taught (0: none); it grows by probes
 	InFlight    int       // requests holding a slot
 	Waiting     int       // requests queued for a slot
 	PausedUntil time.Time // zero when not paused
@@ -376,6 +414,8 @@ type ClassStats struct {
 // Stats is a snapshot of the limiter for metrics and logs.
 type Stats struct {
 	PausedUntil time.Time // pause of all API classes; zero when none
+	Instances   int       // instances sharing the tenant's budget (SetShare)
+	Rank        int       // this instance's rank among them
 	Classes     map[Class]ClassStats
 	Breakers    map[Surface]gobreaker.State
 }
@@ -398,12 +438,14 @@ func (l *Limiter) Stats() Stats {
 	for s, b := range l.breakers {
 		breakers[s] = b
 	}
-	l.mu.Unlock()
-
+	st.Instances, st.Rank = l.instances, l.rank
 	for c, cs := range l.classes {
 		size, inUse, waiting := cs.sem.stats()
-		st.Classes[c] = ClassStats{Configured: cs.configured, Capacity: size, InFlight: inUse, Waiting: waiting, PausedUntil: pauses[c]}
+		st.Classes[c] = ClassStats{Configured: cs.configured, Capacity: size, InFlight: inUse, Waiting: waiting,
+			PausedUntil: pauses[c], Reported: cs.reported, Window: cs.window, Learned: cs.learned}
 	}
+	l.mu.Unlock()
+
 	st.Classes[ClassAuth] = ClassStats{PausedUntil: pauses[ClassAuth]}
 	for s, b := range breakers {
 		st.Breakers[s] = b.State()

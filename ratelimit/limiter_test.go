@@ -336,12 +336,12 @@ func TestTokenRequestsTakeNoAPISlot(t *testing.T) {
 
 func TestSemaphoreResizeAndCancel(t *testing.T) {
 	s := newSemaphore(1)
-	if err := s.acquire(context.Background()); err != nil {
+	if _, err := s.acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- s.acquire(ctx) }()
+	go func() { _, err := s.acquire(ctx); errc <- err }()
 	for _, _, w := s.stats(); w != 1; _, _, w = s.stats() {
 		time.Sleep(time.Millisecond)
 	}
@@ -350,7 +350,7 @@ func TestSemaphoreResizeAndCancel(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	s.resize(2) // growing admits a new holder while the first still holds
-	if err := s.acquire(context.Background()); err != nil {
+	if n, err := s.acquire(context.Background()); err != nil || n != 2 {
 		t.Fatal(err)
 	}
 	if size, inUse, waiting := s.stats(); size != 2 || inUse != 2 || waiting != 0 {
