@@ -31,6 +31,12 @@ const (
 	// BucketReconcile holds the progress of the consumer's periodic jobs (the recovery of missed callouts), so
 	// it survives restarts and two instances do not run one round at once.
 	BucketReconcile = "zuorasync-reconcile"
+	// BucketInstances holds one key per live consumer instance, refreshed by a heartbeat (ratelimit.Join): the
+	// instances divide the Zuora tenant's budget by their number.
+	BucketInstances = "zuorasync-instances"
+	// InstancesTTL drops what a crashed instance left (the registry itself stops counting a key after three
+	// missed heartbeats).
+	InstancesTTL = time.Minute
 	// CalloutsTTL is how long a delivered callout is remembered: longer than Zuora's whole retry schedule (at
 	// most 5 attempts, at most 24 h apart) and a resend an operator asks for in the days after.
 	CalloutsTTL = 7 * 24 * time.Hour
@@ -38,7 +44,7 @@ const (
 
 // Buckets are the KV buckets the consumer process uses.
 type Buckets struct {
-	IDs, Parked, Idem, Applied, Usage, Reconcile jetstream.KeyValue
+	IDs, Parked, Idem, Applied, Usage, Reconcile, Instances jetstream.KeyValue
 }
 
 func (t Topology) bucketConfigs() []jetstream.KeyValueConfig {
@@ -51,6 +57,7 @@ func (t Topology) bucketConfigs() []jetstream.KeyValueConfig {
 		// No TTL: the events kept are what dedupes a replay, however late.
 		{Bucket: BucketUsage, Description: "zuora-sync: usage counted per subscription, feature and billing period, and what Zuora was given"},
 		{Bucket: BucketReconcile, Description: "zuora-sync: progress of periodic reconciliation (missed Zuora callouts)"},
+		{Bucket: BucketInstances, Description: "zuora-sync: live consumer instances sharing the Zuora tenant's budget", TTL: InstancesTTL},
 	}
 }
 
@@ -67,7 +74,7 @@ func EnsureBuckets(ctx context.Context, js jetstream.JetStream, t Topology) (*Bu
 		}
 		kvs = append(kvs, kv)
 	}
-	return &Buckets{IDs: kvs[0], Parked: kvs[1], Idem: kvs[2], Applied: kvs[3], Usage: kvs[4], Reconcile: kvs[5]}, nil
+	return &Buckets{IDs: kvs[0], Parked: kvs[1], Idem: kvs[2], Applied: kvs[3], Usage: kvs[4], Reconcile: kvs[5], Instances: kvs[6]}, nil
 }
 
 // EnsureCalloutsBucket creates (or binds) the bridge's record of delivered callouts, with leader reads like the
