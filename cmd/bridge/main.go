@@ -5,6 +5,8 @@
 //
 //	NATS_URL                 default nats://127.0.0.1:4222
 //	NATS_USER, NATS_PASSWORD or NATS_CREDS   optional NATS credentials (nats.conf's zuorasync-bridge user)
+//	NATS_CA, NATS_CERT, NATS_KEY             optional TLS: CA of the server, client certificate and key
+//	NATS_INBOX_PREFIX        reply-subject prefix, default _INBOX_zuorasync-bridge (what nats.conf allows)
 //	BRIDGE_ADDR              default :8080
 //	BRIDGE_USERNAME, BRIDGE_PASSWORD         the Basic credentials Zuora's callouts carry (required)
 //	BRIDGE_INSECURE_NO_AUTH  "true" runs without checking credentials (local experiments only; logged loudly)
@@ -30,6 +32,7 @@ import (
 
 	"github.com/zuora-sync/zuora-sync/bridge"
 	"github.com/zuora-sync/zuora-sync/internal/envvar"
+	"github.com/zuora-sync/zuora-sync/internal/natsconn"
 	"github.com/zuora-sync/zuora-sync/internal/tracing"
 )
 
@@ -85,26 +88,6 @@ func config(log *slog.Logger) (bridge.Config, error) {
 	return cfg, nil
 }
 
-func natsOptions(log *slog.Logger) ([]nats.Option, error) {
-	opts := []nats.Option{
-		nats.Name("zuora-sync bridge"),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(500 * time.Millisecond),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", "err", err) }),
-		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted()) }),
-	}
-	user, pass, creds := os.Getenv("NATS_USER"), os.Getenv("NATS_PASSWORD"), os.Getenv("NATS_CREDS")
-	switch {
-	case creds != "" && user != "":
-		return nil, errors.New("set either NATS_CREDS or NATS_USER/NATS_PASSWORD, not both")
-	case creds != "":
-		opts = append(opts, nats.UserCredentials(creds))
-	case user != "":
-		opts = append(opts, nats.UserInfo(user, pass))
-	}
-	return opts, nil
-}
-
 func run(log *slog.Logger) error {
 	cfg, err := config(log)
 	if err != nil {
@@ -123,14 +106,10 @@ func run(log *slog.Logger) error {
 			log.Warn("tracing: spans not flushed", "err", err)
 		}
 	}()
-	opts, err := natsOptions(log)
+	nc, err := natsconn.FromEnv().Connect(envvar.Or("NATS_URL", nats.DefaultURL), "zuora-sync bridge",
+		natsconn.InboxBridge, natsconn.Resilient(log)...)
 	if err != nil {
 		return err
-	}
-	url := envvar.Or("NATS_URL", nats.DefaultURL)
-	nc, err := nats.Connect(url, opts...)
-	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", url, err)
 	}
 	// Drained only after Run returned, i.e. after the in-flight callouts finished their JetStream writes.
 	defer nc.Drain()

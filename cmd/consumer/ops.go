@@ -19,19 +19,18 @@ import (
 	"github.com/zuora-sync/zuora-sync/consumer"
 	"github.com/zuora-sync/zuora-sync/handlers"
 	"github.com/zuora-sync/zuora-sync/internal/app"
+	"github.com/zuora-sync/zuora-sync/internal/envvar"
+	"github.com/zuora-sync/zuora-sync/internal/natsconn"
 	"github.com/zuora-sync/zuora-sync/topology"
 	"github.com/zuora-sync/zuora-sync/zuoraapi"
 )
 
-// connect opens the operator connection: NATS_URL, or the local default where `make run` listens.
+// connect opens the operator connection: NATS_URL, or the local default where `make run` listens, with the
+// consumer's credentials (NATS_USER/NATS_PASSWORD or NATS_CREDS, TLS): the subcommands act on its streams.
 func connect() (*nats.Conn, jetstream.JetStream, error) {
-	url := os.Getenv("NATS_URL")
-	if url == "" {
-		url = nats.DefaultURL
-	}
-	nc, err := nats.Connect(url, nats.Name("zuora-sync operator"))
+	nc, err := natsconn.FromEnv().Connect(envvar.Or("NATS_URL", nats.DefaultURL), "zuora-sync operator", natsconn.InboxConsumer)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to NATS at %s (set NATS_URL): %w", url, err)
+		return nil, nil, fmt.Errorf("%w (set NATS_URL)", err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {

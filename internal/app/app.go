@@ -29,6 +29,7 @@ import (
 	"github.com/zuora-sync/zuora-sync/handlers"
 	"github.com/zuora-sync/zuora-sync/idmap"
 	"github.com/zuora-sync/zuora-sync/internal/envvar"
+	"github.com/zuora-sync/zuora-sync/internal/natsconn"
 	"github.com/zuora-sync/zuora-sync/internal/natsembed"
 	"github.com/zuora-sync/zuora-sync/ratelimit"
 	"github.com/zuora-sync/zuora-sync/rpc"
@@ -45,6 +46,9 @@ type Config struct {
 	DataDir string
 	// NATSConfigFile optionally configures the embedded server (listen address etc.).
 	NATSConfigFile string
+	// NATSAuth is how the consumer connects to an external server (NATS_USER/NATS_PASSWORD or NATS_CREDS,
+	// NATS_CA/NATS_CERT/NATS_KEY); the embedded server runs without users, so it is not used there.
+	NATSAuth natsconn.Auth
 
 	// ZuoraBaseURL of a Zuora tenant; empty runs the simulator in-process on SimAddr.
 	ZuoraBaseURL      string
@@ -80,6 +84,7 @@ func FromEnv() Config {
 	reconcile, rerr := envvar.Duration("ZUORASYNC_RECONCILE_INTERVAL", defaultReconcileInterval)
 	return Config{
 		NATSURL:            os.Getenv("NATS_URL"),
+		NATSAuth:           natsconn.FromEnv(),
 		DataDir:            envvar.Or("ZUORASYNC_DATA_DIR", "./data"),
 		ZuoraBaseURL:       os.Getenv("ZUORA_BASE_URL"),
 		ZuoraClientID:      os.Getenv("ZUORA_CLIENT_ID"),
@@ -110,7 +115,6 @@ type App struct {
 	Sim      *zuorasim.Sim // nil against a real tenant
 	SimURL   string
 	Zuora    *zuoraapi.Client
-	Limiter  *ratelimit.Limiter // the Zuora client's; shares the tenant's budget with the other instances
 	IDs      *idmap.Store
 	Router   *dispatch.Router
 	Runner   *consumer.Runner
@@ -152,28 +156,24 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 func (a *App) build(ctx context.Context, cfg Config) error {
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	url := cfg.NATSURL
+	url, auth := cfg.NATSURL, cfg.NATSAuth
 	if url == "" {
 		storeDir := filepath.Join(cfg.DataDir, "nats")
-		ns, err := natsembed.Start(natsembed.Options{StoreDir: storeDir, ConfigFile: cfg.NATSConfigFile,
+		// NoAuth: the embedded server is the process's own loopback development server (make run), whose other
+		// clients are the nats CLI and the operator subcommands without credentials (natsembed.Options.NoAuth).
+		ns, err := natsembed.Start(natsembed.Options{StoreDir: storeDir, ConfigFile: cfg.NATSConfigFile, NoAuth: true,
 			ServerName: "zuorasync-embedded", Logger: cfg.Logger})
 		if err != nil {
 			return err
 		}
 		a.NATS = ns
 		a.closers = append(a.closers, func() { ns.Shutdown(); ns.WaitForShutdown() })
-		url = ns.ClientURL()
+		url, auth = ns.ClientURL(), natsconn.Auth{}
 		a.log.Warn("NATS_URL is not set: running an embedded JetStream server", "url", url, "store", storeDir)
 	}
-	nc, err := nats.Connect(url, nats.Name("zuora-sync consumer"), nats.MaxReconnects(-1),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			if err != nil {
-				a.log.Warn("NATS disconnected", "err", err)
-			}
-		}),
-		nats.ReconnectHandler(func(c *nats.Conn) { a.log.Info("NATS reconnected", "url", c.ConnectedUrl()) }))
+	nc, err := auth.Connect(url, "zuora-sync consumer", natsconn.InboxConsumer, natsconn.Resilient(a.log)...)
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", url, err)
+		return err
 	}
 	a.NC = nc
 	a.closers = append(a.closers, nc.Close)
@@ -198,11 +198,6 @@ func (a *App) build(ctx context.Context, cfg Config) error {
 		return err
 	}
 	a.IDs = idmap.New(buckets.IDs)
-	leave, err := a.Limiter.Join(ctx, buckets.Instances, ratelimit.InstanceConfig{Logger: cfg.Logger})
-	if err != nil {
-		return err
-	}
-	a.closers = append(a.closers, leave)
 
 	deps := cfg.Handlers
 	deps.Zuora, deps.IDs, deps.Usage = a.Zuora, a.IDs, buckets.Usage
@@ -279,11 +274,10 @@ func (a *App) zuoraClient(cfg Config) error {
 	if rl.Registerer == nil {
 		rl.Registerer = a.Registry
 	}
-	a.Limiter = ratelimit.New(rl)
 	client, err := zuoraapi.New(zuoraapi.Config{
 		BaseURL: base, ClientID: id, ClientSecret: secret,
 		Transport:  cfg.ZuoraTransport,
-		Limiter:    a.Limiter,
+		Limiter:    ratelimit.New(rl),
 		Logger:     cfg.Logger.With("component", "zuoraapi"),
 		Registerer: a.Registry,
 	})
