@@ -115,6 +115,7 @@ type App struct {
 	Sim      *zuorasim.Sim // nil against a real tenant
 	SimURL   string
 	Zuora    *zuoraapi.Client
+	Limiter  *ratelimit.Limiter // the Zuora client's; shares the tenant's budget with the other instances
 	IDs      *idmap.Store
 	Router   *dispatch.Router
 	Runner   *consumer.Runner
@@ -198,6 +199,11 @@ func (a *App) build(ctx context.Context, cfg Config) error {
 		return err
 	}
 	a.IDs = idmap.New(buckets.IDs)
+	leave, err := a.Limiter.Join(ctx, buckets.Instances, ratelimit.InstanceConfig{Logger: cfg.Logger})
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, leave)
 
 	deps := cfg.Handlers
 	deps.Zuora, deps.IDs, deps.Usage = a.Zuora, a.IDs, buckets.Usage
@@ -274,10 +280,11 @@ func (a *App) zuoraClient(cfg Config) error {
 	if rl.Registerer == nil {
 		rl.Registerer = a.Registry
 	}
+	a.Limiter = ratelimit.New(rl)
 	client, err := zuoraapi.New(zuoraapi.Config{
 		BaseURL: base, ClientID: id, ClientSecret: secret,
 		Transport:  cfg.ZuoraTransport,
-		Limiter:    ratelimit.New(rl),
+		Limiter:    a.Limiter,
 		Logger:     cfg.Logger.With("component", "zuoraapi"),
 		Registerer: a.Registry,
 	})
