@@ -360,3 +360,53 @@ func TestJoinForgetsSilentInstances(t *testing.T) {
 	}
 	waitFor(t, "the silent instance to be forgotten", func() bool { return l.Stats().Instances == 1 })
 }
+
+// An instance with Zuora work while the others have none takes the whole budget; once another one is busy too,
+// the busy ones divide it, and an idle one counts every live instance.
+func TestBusyInstancesDivideAmongThemselves(t *testing.T) {
+	srv := natstest.Start(t)
+	_, js := srv.Connect(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "test-instances", TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ls []*Limiter
+	for i := range 3 {
+		l := New(Config{})
+		leave, err := l.Join(ctx, kv, InstanceConfig{ID: []string{"a", "b", "c"}[i], Heartbeat: 300 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer leave()
+		ls = append(ls, l)
+	}
+	waitFor(t, "three idle instances", func() bool { return ls[0].Stats().Instances == 3 })
+	stop := make(chan struct{})
+	defer close(stop)
+	keepBusy := func(l *Limiter) {
+		go func() {
+			for {
+				l.lastAdmit.Store(time.Now().UnixNano())
+				select {
+				case <-stop:
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		}()
+	}
+	keepBusy(ls[1])
+	waitFor(t, "the busy instance to take the whole budget", func() bool { return ls[1].Stats().Instances == 1 })
+	if n := ls[0].Stats().Instances; n != 3 {
+		t.Fatalf("an idle instance divides by %d, want every live one (3)", n)
+	}
+	keepBusy(ls[2])
+	waitFor(t, "the two busy instances to divide the budget", func() bool {
+		return ls[1].Stats().Instances == 2 && ls[2].Stats().Instances == 2
+	})
+	if r1, r2 := ls[1].Stats().Rank, ls[2].Stats().Rank; r1 == r2 {
+		t.Fatalf("both busy instances have rank %d", r1)
+	}
+}

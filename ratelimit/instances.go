@@ -17,6 +17,11 @@ import (
 // (topology.BucketInstances) fresh with a heartbeat, watches the bucket, and divides the tenant's budget by the
 // number of live keys (SetShare). A key not refreshed for three heartbeats is no longer counted (a crashed
 // instance); a clean shutdown deletes its key at once, so the others take its share back without waiting.
+//
+// The value says whether the instance is busy (it sent a Zuora request within the last heartbeat), written
+// again as soon as that changes: busy instances divide the budget among the busy ones only, so an instance
+// that has the work is not held to a third while the others have none. An idle instance counts every live one,
+// so the share it starts with when work arrives is the small one until the others have seen it busy.
 
 // InstanceConfig configures Join.
 type InstanceConfig struct {
@@ -40,7 +45,7 @@ func (l *Limiter) Join(ctx context.Context, kv jetstream.KeyValue, cfg InstanceC
 	if cfg.Logger == nil {
 		cfg.Logger = l.log
 	}
-	r := &registry{l: l, kv: kv, cfg: cfg, seen: map[string]time.Time{}}
+	r := &registry{l: l, kv: kv, cfg: cfg, seen: map[string]peer{}}
 	if err := r.beat(ctx); err != nil {
 		return nil, fmt.Errorf("ratelimit: register instance %s: %w", cfg.ID, err)
 	}
@@ -58,7 +63,9 @@ func (l *Limiter) Join(ctx context.Context, kv jetstream.KeyValue, cfg InstanceC
 				initial = false
 				break
 			}
-			r.see(e, e.Created())
+			if e.Key() != cfg.ID {
+				r.see(e, e.Created())
+			}
 		case <-ctx.Done():
 			cancel()
 			_ = w.Stop()
@@ -83,48 +90,76 @@ func (l *Limiter) Join(ctx context.Context, kv jetstream.KeyValue, cfg InstanceC
 	}, nil
 }
 
+// Active reports whether the limiter admitted an API request within d: the instance has Zuora work.
+func (l *Limiter) Active(d time.Duration) bool {
+	return time.Since(time.Unix(0, l.lastAdmit.Load())) < d
+}
+
 type registry struct {
 	l    *Limiter
 	kv   jetstream.KeyValue
 	cfg  InstanceConfig
-	seen map[string]time.Time // key → when it was last refreshed; only run's goroutine touches it after Join
+	busy bool            // what this instance last wrote
+	seen map[string]peer // the other instances; only run's goroutine touches it after Join
 }
 
+// peer is another instance as last seen: when its key was refreshed and whether it was busy.
+type peer struct {
+	at   time.Time
+	busy bool
+}
+
+const (
+	valueBusy = "busy"
+	valueIdle = "idle"
+)
+
 func (r *registry) beat(ctx context.Context) error {
-	_, err := r.kv.Put(ctx, r.cfg.ID, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+	v := valueIdle
+	if r.busy {
+		v = valueBusy
+	}
+	_, err := r.kv.Put(ctx, r.cfg.ID, []byte(v))
 	return err
 }
 
 func (r *registry) see(e jetstream.KeyValueEntry, at time.Time) {
 	switch e.Operation() {
 	case jetstream.KeyValuePut:
-		r.seen[e.Key()] = at
+		r.seen[e.Key()] = peer{at: at, busy: string(e.Value()) == valueBusy}
 	default: // delete, purge: the instance left
 		delete(r.seen, e.Key())
 	}
 }
 
-// publish counts the live keys (this instance always among them) and hands the share to the limiter.
+// publish counts the live keys (this instance always among them) and hands the share to the limiter: among
+// the busy ones when this instance is busy, among all live ones when it is idle.
 func (r *registry) publish() {
 	stale := time.Now().Add(-3 * r.cfg.Heartbeat)
-	live := []string{r.cfg.ID}
-	for k, at := range r.seen {
-		if k == r.cfg.ID {
-			continue
-		}
-		if at.Before(stale) {
+	live, busy := []string{r.cfg.ID}, []string{r.cfg.ID}
+	for k, p := range r.seen {
+		if p.at.Before(stale) {
 			delete(r.seen, k)
 			continue
 		}
 		live = append(live, k)
+		if p.busy {
+			busy = append(busy, k)
+		}
 	}
-	slices.Sort(live)
-	r.l.SetShare(len(live), slices.Index(live, r.cfg.ID))
+	among := live
+	if r.busy {
+		among = busy
+	}
+	slices.Sort(among)
+	r.l.SetShare(len(among), slices.Index(among, r.cfg.ID))
 }
 
 func (r *registry) run(ctx context.Context, w jetstream.KeyWatcher) {
 	t := time.NewTicker(r.cfg.Heartbeat)
 	defer t.Stop()
+	check := time.NewTicker(max(r.cfg.Heartbeat/20, 10*time.Millisecond))
+	defer check.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -133,8 +168,18 @@ func (r *registry) run(ctx context.Context, w jetstream.KeyWatcher) {
 			if !ok {
 				return
 			}
-			if e != nil {
+			if e != nil && e.Key() != r.cfg.ID {
 				r.see(e, time.Now())
+				r.publish()
+			}
+		case <-check.C:
+			if busy := r.l.Active(r.cfg.Heartbeat); busy != r.busy {
+				r.busy = busy
+				bctx, cancel := context.WithTimeout(ctx, r.cfg.Heartbeat)
+				if err := r.beat(bctx); err != nil && ctx.Err() == nil {
+					r.cfg.Logger.Warn("instance registry: could not say busy/idle", "id", r.cfg.ID, "err", err)
+				}
+				cancel()
 				r.publish()
 			}
 		case <-t.C:

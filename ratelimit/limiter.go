@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -150,6 +151,8 @@ type Limiter struct {
 	breakers    map[Surface]*breaker
 	instances   int // instances sharing the tenant's budget (SetShare), ≥ 1
 	rank        int // this instance's place among them, 0-based
+
+	lastAdmit atomic.Int64 // unix nanoseconds of the last API request admitted (Active)
 }
 
 // New returns a Limiter configured by cfg (defaults applied).
@@ -235,6 +238,7 @@ func (l *Limiter) admit(ctx context.Context, class Class) (release func(), inFli
 		return func() {}, 0, nil
 	}
 	queued := time.Now()
+	l.lastAdmit.Store(queued.UnixNano())
 	n, err := cs.sem.acquire(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		// Not the event's failure: every slot stayed taken until the deadline. Try again about as late.
