@@ -71,9 +71,12 @@ func originOf(h nats.Header, stream string, epoch int64, seq uint64) Origin {
 func copyHeaders(h nats.Header, drop ...string) nats.Header {
 	out := nats.Header{}
 	for k, v := range h {
-		if !dropped(k, drop) {
-			out[k] = append([]string(nil), v...)
+		// Nats-Expected-* are preconditions of the original publish (the bridge expects the ZUORA stream); kept,
+		// they would make every copy's write fail (a DLQ entry, a parked or rekeyed copy) and the event loop.
+		if dropped(k, drop) || strings.HasPrefix(strings.ToLower(k), "nats-expected-") {
+			continue
 		}
+		out[k] = append([]string(nil), v...)
 	}
 	return out
 }

@@ -92,3 +92,22 @@ func TestA5xxOnTheLastAttemptIsStillDeadLettered(t *testing.T) {
 		t.Fatalf("%d dead letters, want 1", n)
 	}
 }
+
+// A message published with JetStream preconditions (the bridge publishes with Nats-Expected-Stream: ZUORA) is
+// dead-lettered like any other: the preconditions belong to that publish, not to the copies the runtime writes.
+func TestPublishPreconditionsDoNotFollowTheEventIntoItsCopies(t *testing.T) {
+	e := newRuntimeEnv(t)
+	e.router.Handle(events.TypeStiggCustomerUpdated, &recorder{fn: func(context.Context, *dispatch.Input) error {
+		return dispatch.Permanent(fmt.Errorf("refused"))
+	}})
+	m := e.delivery(events.TypeStiggCustomerUpdated, "e1", "cust-1", customer("cust-1", "a"))
+	m.header.Set("Nats-Expected-Stream", "ZUORA")
+	m.header.Set("Nats-Expected-Last-Sequence", "7")
+	e.process(m)
+	if _, naks, termed := m.state(); naks != 0 || termed == "" {
+		t.Fatalf("naks %d termed %q: want dead-lettered at once", naks, termed)
+	}
+	if n := e.count(topology.StreamDLQ, ">"); n != 1 {
+		t.Fatalf("%d dead letters, want 1", n)
+	}
+}
