@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"slices"
 	"testing"
 	"time"
@@ -58,4 +60,29 @@ func TestCalloutDroppedPastZuorasRetriesIsRecovered(t *testing.T) {
 	if st, err := a.Callouts.Reconcile(ctx); err != nil || st.Resent != 0 {
 		t.Fatalf("second round: %+v %v, want nothing resent", st, err)
 	}
+}
+
+// A callout stored by the bridge (published with JetStream preconditions) about an object Zuora does not have is
+// dead-lettered once with a failed outcome, like any other permanent failure, instead of looping on a DLQ write.
+func TestBridgedCalloutForAnUnknownObjectIsDeadLettered(t *testing.T) {
+	h, _, b := calloutWorld(t)
+	h.waitCallouts()
+	before := len(h.dlq())
+	req, _ := http.NewRequest(http.MethodPost, b.url()+"/callouts/zuora",
+		strings.NewReader(`{"event":"invoice.paid","accountNumber":"A-unknown","invoiceId":"8a-no-such-invoice"}`))
+	req.SetBasicAuth(loopUser, loopPass)
+	req.Header.Set("Zuora-Notification-Id", "0123456789abcdef0123456789abcdef")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("bridge answered %d", resp.StatusCode)
+	}
+	id := loopEventIDPrefix + "0123456789abcdef0123456789abcdef"
+	if typ, out := h.waitOutcome(id, 30*time.Second); typ != events.TypeOutInvoiceFailed {
+		t.Fatalf("outcome %s %+v, want invoice.failed", typ, out)
+	}
+	h.eventually(20*time.Second, "the dead letter", func() bool { return len(h.dlq()) == before+1 })
 }
