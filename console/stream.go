@@ -131,7 +131,8 @@ func lastFiltered(ctx context.Context, js jetstream.JetStream, stream, filter st
 	probes := 0
 	want := uint64(n)
 	// lo: a start with at least n matches from it (or the first message); hi: a start with fewer than n.
-	lo, hi, plo := state.FirstSeq, state.LastSeq+1, uint64(0)
+	var lo, plo uint64 // set by the loop below, which always ends through its break
+	hi := state.LastSeq + 1
 	for span := want * 4; ; span *= 8 {
 		start := state.FirstSeq
 		if state.LastSeq+1 > span && state.LastSeq+1-span > state.FirstSeq && probes < maxProbes/2 {

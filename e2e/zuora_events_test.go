@@ -92,7 +92,7 @@ func TestZuoraInvoicePaidComesBackAsAnOutcome(t *testing.T) {
 	bad := h.zuoraEvent(events.TypeZuoraInvoicePaid, "zn-paid-nope", "INV-NOPE", &events.ZuoraInvoice{InvoiceID: "8a8aa0b1nope"})
 	h.publishZuora(bad, bad.ID())
 	typ, out = h.waitOutcome(bad.ID(), 30*time.Second)
-	if typ != events.TypeOutInvoiceFailed || !strings.Contains(out.Reason, "Zuora has no invoice 8a8aa0b1nope") {
+	if typ != events.TypeOutInvoiceFailed || !strings.Contains(out.Reason, "no invoice 8a8aa0b1nope in Zuora") {
 		t.Fatalf("unknown invoice: %s %+v", typ, out)
 	}
 	found := false

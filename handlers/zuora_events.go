@@ -102,7 +102,7 @@ func (h *zuoraEvents) Handle(ctx context.Context, in *dispatch.Input) (*dispatch
 	case *events.ZuoraPaymentMethodChanged:
 		res, err = h.account(ctx, in, p.AccountID, p.AccountNumber)
 	default:
-		return nil, dispatch.Permanent(fmt.Errorf("Zuora event handler got %T for %s", in.Payload, in.Event.Type()))
+		return nil, dispatch.Permanent(fmt.Errorf("the handler of Zuora's notifications got %T for %s", in.Payload, in.Event.Type()))
 	}
 	if err != nil {
 		return nil, err
@@ -176,7 +176,7 @@ func joinNote(a, b string) string {
 // make the object appear, and the callout is not trusted for anything else.
 func notInZuora(err error, what, key, eventType string) error {
 	if zuoraapi.IsNotFound(err) {
-		return dispatch.Permanent(fmt.Errorf("Zuora has no %s %s, which the %s notification names: the object was "+
+		return dispatch.Permanent(fmt.Errorf("no %s %s in Zuora, which the %s notification names: the object was "+
 			"deleted since, or the callout came from another Zuora tenant than the one zuora-sync reads "+
 			"(check the callout template's bridge URL and credentials per tenant); nothing was changed, and "+
 			"redriving this dead letter will fail the same way: %w", what, key, eventType, err))

@@ -197,7 +197,7 @@ func TestZuoraNotificationOfUnknownObjectIsPermanent(t *testing.T) {
 		{events.TypeZuoraAccountCanceled, &events.ZuoraAccount{AccountNumber: "A-NOPE"}},
 	} {
 		_, err := e.notify(c.typ, c.p)
-		if class, _ := dispatch.Classify(err); class != dispatch.ClassPermanent || !strings.Contains(err.Error(), "Zuora has no") {
+		if class, _ := dispatch.Classify(err); class != dispatch.ClassPermanent || !strings.Contains(err.Error(), "in Zuora, which the") {
 			t.Fatalf("%s of an unknown object: %v (%v)", c.typ, class, err)
 		}
 	}
