@@ -14,6 +14,7 @@ import (
 	"github.com/zuora-sync/zuora-sync/consumer"
 	"github.com/zuora-sync/zuora-sync/events"
 	"github.com/zuora-sync/zuora-sync/internal/app"
+	"github.com/zuora-sync/zuora-sync/internal/benchkit"
 	"github.com/zuora-sync/zuora-sync/internal/natstest"
 	"github.com/zuora-sync/zuora-sync/topology"
 	"github.com/zuora-sync/zuora-sync/zuorasim"
@@ -125,30 +126,10 @@ func publishCustomerPairs(b *testing.B, js jetstream.JetStream, prefix string, n
 	for step, typ := range []string{events.TypeStiggCustomerCreated, events.TypeStiggCustomerUpdated} {
 		for i := range n {
 			c := budgetCustomer(prefix, i, []string{"Budget Person", "Budget Renamed"}[step])
-			ev, err := events.New(typ, "/bench", c.CustomerID, c.CustomerID, c)
-			if err != nil {
-				b.Fatal(err)
-			}
-			msg, err := events.ToMsg("", ev)
-			if err != nil {
-				b.Fatal(err)
-			}
-			f, err := js.PublishMsgAsync(msg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			futures = append(futures, f)
+			futures = append(futures, benchkit.PublishAsync(b, js, prefix, benchkit.CustomerMsg(b, typ, c)))
 		}
 	}
-	for _, f := range futures {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			b.Fatal(err)
-		case <-time.After(30 * time.Second):
-			b.Fatal("publish ack timed out")
-		}
-	}
+	benchkit.AwaitAcks(b, prefix, futures)
 }
 
 func streamMsgs(b *testing.B, js jetstream.JetStream, stream string) uint64 {

@@ -16,6 +16,7 @@ import (
 	"github.com/zuora-sync/zuora-sync/consumer"
 	"github.com/zuora-sync/zuora-sync/events"
 	"github.com/zuora-sync/zuora-sync/internal/app"
+	"github.com/zuora-sync/zuora-sync/internal/benchkit"
 	"github.com/zuora-sync/zuora-sync/internal/natstest"
 	"github.com/zuora-sync/zuora-sync/topology"
 	"github.com/zuora-sync/zuora-sync/zuorasim"
@@ -53,7 +54,7 @@ func BenchmarkFlow(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer a.Close()
-	acks := sniffAcks(b, nc, topology.StreamStigg)
+	acks := benchkit.SniffAcks(b, nc, topology.StreamStigg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
@@ -78,16 +79,16 @@ func BenchmarkFlow(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	flow := publishSide(b, js, "flow", msgs, acks[topology.StreamStigg].Load)
+	flow := benchkit.PublishSide(b, js, "flow", msgs, acks[topology.StreamStigg].Load)
 
 	// The first events alone: the requests the second one's handler makes are the bare loop's (the first one's
 	// also fill the handler's caches).
 	const model = 1
-	flow.run(0, model)
+	flow.Run(0, model)
 	for _, c := range rec.take() {
 		b.Logf("flow: the first event's call: %s %s → %d", c.method, c.url, c.status)
 	}
-	flow.run(model, model+1)
+	flow.Run(model, model+1)
 	calls := rec.take()
 	if len(calls) == 0 {
 		b.Fatal("the second event made no Zuora request")
@@ -120,7 +121,7 @@ func BenchmarkFlow(b *testing.B) {
 		}
 		return nil
 	}
-	bare := benchSide{name: "bare", run: func(from, to int) {
+	bare := benchkit.Side{Name: "bare", Run: func(from, to int) {
 		errs := make(chan error, benchPartitions)
 		var wg sync.WaitGroup
 		for w := range benchPartitions {
@@ -140,10 +141,10 @@ func BenchmarkFlow(b *testing.B) {
 		default:
 		}
 	}}
-	bare.run(0, 1)
+	bare.Run(0, 1)
 	rec.stop()
 
-	walls := alternateBlocks(b, []benchSide{bare, flow}, flowBenchWarm, total, flowBenchBlock)
+	walls := benchkit.AlternateBlocks(b, []benchkit.Side{bare, flow}, flowBenchWarm, total, flowBenchBlock)
 	bareRate, flowRate := float64(b.N)/walls[0].Seconds(), float64(b.N)/walls[1].Seconds()
 	b.ReportMetric(flowRate, "events/s")
 	b.ReportMetric(bareRate, "bare_events/s")

@@ -15,6 +15,7 @@ import (
 	"github.com/zuora-sync/zuora-sync/consumer"
 	"github.com/zuora-sync/zuora-sync/events"
 	"github.com/zuora-sync/zuora-sync/internal/app"
+	"github.com/zuora-sync/zuora-sync/internal/benchkit"
 	"github.com/zuora-sync/zuora-sync/internal/natstest"
 	"github.com/zuora-sync/zuora-sync/ratelimit"
 	"github.com/zuora-sync/zuora-sync/topology"
@@ -27,13 +28,9 @@ import (
 // its bare Zuora calls) — see docs/PERFORMANCE.md; these two stay for a quick `-bench 'Pipeline|BareJetStream'`,
 // and their helpers (benchTopology, inProcessZuora, benchRateLimit) are shared.
 
-const benchPartitions = 16
+const benchPartitions = benchkit.Partitions
 
-func benchTopology() topology.Topology {
-	t := topology.Default()
-	t.Partitions = benchPartitions
-	return t
-}
+func benchTopology() topology.Topology { return benchkit.Topology() }
 
 // inProcessZuora serves the simulator without a network hop: the "instant Zuora" of the benchmark, so what is
 // measured is zuora-sync's own work (decode, route, id map, Zuora client and limiter, outcome, ack).
@@ -103,10 +100,31 @@ func BenchmarkBareJetStream(b *testing.B) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
+	startBareLoops(ctx, b, js, topology.StreamStigg, "stigg", topo.AckWait, &wg, func() { acked.Add(1) })
+	publishCustomers(b, js, "warm", 1)
+	for acked.Load() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	publishCustomers(b, js, "bench", b.N)
+	for acked.Load() < int64(b.N)+1 {
+		time.Sleep(500 * time.Microsecond)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+// startBareLoops starts the bare consume+ack loops on stream: per partition p, a durable pull consumer bare-p<p>
+// on subject prefix.*.*.*.<p> (one message in flight, explicit acks) and a loop that DoubleAcks each message as
+// soon as it arrives and then, if the ack succeeded and acked is set, calls acked. The loops stop when ctx is
+// done; wg counts them.
+func startBareLoops(ctx context.Context, b *testing.B, js jetstream.JetStream, stream, prefix string, ackWait time.Duration, wg *sync.WaitGroup, acked func()) {
+	b.Helper()
 	for p := range benchPartitions {
-		cons, err := js.CreateConsumer(ctx, topology.StreamStigg, jetstream.ConsumerConfig{
-			Durable: fmt.Sprintf("bare-p%d", p), FilterSubject: fmt.Sprintf("stigg.*.*.*.%d", p),
-			AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 1, MaxDeliver: -1, AckWait: topo.AckWait,
+		cons, err := js.CreateConsumer(ctx, stream, jetstream.ConsumerConfig{
+			Durable: fmt.Sprintf("bare-p%d", p), FilterSubject: fmt.Sprintf("%s.*.*.*.%d", prefix, p),
+			AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 1, MaxDeliver: -1, AckWait: ackWait,
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -123,24 +141,12 @@ func BenchmarkBareJetStream(b *testing.B) {
 				if err != nil {
 					return
 				}
-				if err := msg.DoubleAck(ctx); err == nil {
-					acked.Add(1)
+				if err := msg.DoubleAck(ctx); err == nil && acked != nil {
+					acked()
 				}
 			}
 		})
 	}
-	publishCustomers(b, js, "warm", 1)
-	for acked.Load() < 1 {
-		time.Sleep(time.Millisecond)
-	}
-	b.ResetTimer()
-	start := time.Now()
-	publishCustomers(b, js, "bench", b.N)
-	for acked.Load() < int64(b.N)+1 {
-		time.Sleep(500 * time.Microsecond)
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 }
 
 // publishCustomers publishes n customer.created events for distinct customers (so they spread over the
@@ -150,29 +156,9 @@ func publishCustomers(b *testing.B, js jetstream.JetStream, prefix string, n int
 	futures := make([]jetstream.PubAckFuture, 0, n)
 	for i := range n {
 		c := customer(fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano(), i), "Bench Person")
-		ev, err := events.New(events.TypeStiggCustomerCreated, "/bench", c.CustomerID, c.CustomerID, c)
-		if err != nil {
-			b.Fatal(err)
-		}
-		msg, err := events.ToMsg("", ev)
-		if err != nil {
-			b.Fatal(err)
-		}
-		f, err := js.PublishMsgAsync(msg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		futures = append(futures, f)
+		futures = append(futures, benchkit.PublishAsync(b, js, prefix, benchkit.CustomerMsg(b, events.TypeStiggCustomerCreated, c)))
 	}
-	for _, f := range futures {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			b.Fatal(err)
-		case <-time.After(30 * time.Second):
-			b.Fatal("publish ack timed out")
-		}
-	}
+	benchkit.AwaitAcks(b, prefix, futures)
 }
 
 func waitStreamMsgs(b *testing.B, js jetstream.JetStream, stream string, want uint64) {
