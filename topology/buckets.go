@@ -101,10 +101,11 @@ func ensureBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.Key
 	if err != nil {
 		return nil, fmt.Errorf("KV bucket %s: %w", cfg.Bucket, err)
 	}
-	if sc := s.CachedInfo().Config; sc.AllowDirect {
-		sc.AllowDirect = false
+	if sc := s.CachedInfo().Config; sc.AllowDirect || sc.Replicas < cfg.Replicas {
+		// Leader reads, and the replicas raised to the topology's (never lowered).
+		sc.AllowDirect, sc.Replicas = false, max(sc.Replicas, cfg.Replicas)
 		if _, err := js.UpdateStream(ctx, sc); err != nil {
-			return nil, fmt.Errorf("KV bucket %s: route reads to the leader: %w", cfg.Bucket, err)
+			return nil, fmt.Errorf("KV bucket %s: route reads to the leader with %d replicas: %w", cfg.Bucket, sc.Replicas, err)
 		}
 	}
 	// Bound after the update: the client decides between direct and leader reads when it binds.

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,6 +75,23 @@ func (t Topology) Validate() error {
 }
 
 func (t Topology) replicas() int { return max(t.Replicas, 1) }
+
+// FromEnv is Default with the replica count of ZUORASYNC_REPLICAS (1 to 5; default 1): 3 on a three-node cluster
+// makes every stream, KV bucket and durable consumer the processes provision R3. Provisioning raises the
+// replicas of what exists and never lowers them.
+func FromEnv() (Topology, error) {
+	t := Default()
+	v := os.Getenv("ZUORASYNC_REPLICAS")
+	if v == "" {
+		return t, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 5 {
+		return t, fmt.Errorf("ZUORASYNC_REPLICAS=%q: want a replica count from 1 to 5 (JetStream's limit)", v)
+	}
+	t.Replicas = n
+	return t, nil
+}
 
 // Input is an input stream whose events are handled in per-key order.
 type Input struct {
@@ -312,8 +331,10 @@ func EnsureConsumer(ctx context.Context, js jetstream.JetStream, stream string, 
 	}
 	have := c.CachedInfo().Config
 	cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = have.DeliverPolicy, have.OptStartSeq, have.OptStartTime
+	cfg.Replicas = max(cfg.Replicas, have.Replicas) // raised, never lowered
 	if have.AckWait == cfg.AckWait && have.MaxAckPending == cfg.MaxAckPending && have.MaxDeliver == cfg.MaxDeliver &&
-		have.FilterSubject == cfg.FilterSubject && slices.Equal(have.FilterSubjects, cfg.FilterSubjects) {
+		have.FilterSubject == cfg.FilterSubject && slices.Equal(have.FilterSubjects, cfg.FilterSubjects) &&
+		max(have.Replicas, 1) == max(cfg.Replicas, 1) {
 		return c, nil
 	}
 	c, err = js.UpdateConsumer(ctx, stream, cfg)

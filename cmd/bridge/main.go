@@ -34,6 +34,7 @@ import (
 	"github.com/zuora-sync/zuora-sync/internal/envvar"
 	"github.com/zuora-sync/zuora-sync/internal/natsconn"
 	"github.com/zuora-sync/zuora-sync/internal/tracing"
+	"github.com/zuora-sync/zuora-sync/topology"
 )
 
 func main() {
@@ -51,7 +52,12 @@ func main() {
 // config reads the bridge's environment. It refuses to run without callout credentials unless
 // BRIDGE_INSECURE_NO_AUTH=true says so explicitly.
 func config(log *slog.Logger) (bridge.Config, error) {
+	topo, err := topology.FromEnv()
+	if err != nil {
+		return bridge.Config{}, err
+	}
 	cfg := bridge.Config{
+		Topology: topo,
 		Addr:     envvar.Or("BRIDGE_ADDR", ":8080"),
 		Username: os.Getenv("BRIDGE_USERNAME"),
 		Password: os.Getenv("BRIDGE_PASSWORD"),

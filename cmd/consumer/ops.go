@@ -171,7 +171,10 @@ func runProvision(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	defer nc.Close()
-	topo := topology.Default()
+	topo, err := topology.FromEnv()
+	if err != nil {
+		return err
+	}
 	if err := topology.EnsureStreams(ctx, js, topo); err != nil {
 		return err
 	}

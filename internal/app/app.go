@@ -82,7 +82,9 @@ type Config struct {
 func FromEnv() Config {
 	flush, err := envvar.Duration("USAGE_FLUSH_INTERVAL", defaultUsageFlushInterval)
 	reconcile, rerr := envvar.Duration("ZUORASYNC_RECONCILE_INTERVAL", defaultReconcileInterval)
+	topo, terr := topology.FromEnv()
 	return Config{
+		Runner:             consumer.Config{Topology: topo},
 		NATSURL:            os.Getenv("NATS_URL"),
 		NATSAuth:           natsconn.FromEnv(),
 		DataDir:            envvar.Or("ZUORASYNC_DATA_DIR", "./data"),
@@ -98,7 +100,7 @@ func FromEnv() Config {
 		ReconcileInterval:  reconcile,
 		Handlers: handlers.Deps{Bridge: handlers.BridgeTarget{PublicURL: os.Getenv("BRIDGE_PUBLIC_URL"),
 			Username: os.Getenv("BRIDGE_USERNAME"), Password: os.Getenv("BRIDGE_PASSWORD")}},
-		envErr: errors.Join(err, rerr),
+		envErr: errors.Join(err, rerr, terr),
 	}
 }
 

@@ -8,12 +8,14 @@ import (
 	"os"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/zuora-sync/zuora-sync/topology"
 )
 
 const (
@@ -82,8 +84,9 @@ func TestClusterConfigHasTheRepoUsers(t *testing.T) {
 
 // The cluster configuration forms a 3-node JetStream cluster (on loopback, ports and routes moved) in which the
 // consumer's user creates an R3 stream and the publisher's user writes to it.
-func TestClusterConfigRunsR3(t *testing.T) {
-	setPasswords(t)
+// startCluster runs deploy/nats's cluster file as three nodes on loopback and returns their client URLs.
+func startCluster(t *testing.T) []string {
+	t.Helper()
 	ports := freePorts(t, 3)
 	var routes []*url.URL
 	for _, p := range ports {
@@ -111,6 +114,12 @@ func TestClusterConfigRunsR3(t *testing.T) {
 		}
 		urls = append(urls, ns.ClientURL())
 	}
+	return urls
+}
+
+func TestClusterConfigRunsR3(t *testing.T) {
+	setPasswords(t)
+	urls := startCluster(t)
 	connect := func(user, pass, inbox string) jetstream.JetStream {
 		opts := []nats.Option{nats.UserInfo(user, pass)}
 		if inbox != "" {
@@ -172,4 +181,71 @@ func freePorts(t *testing.T, n int) []int {
 		ln.Close()
 	}
 	return out
+}
+
+// ZUORASYNC_REPLICAS=3 on the cluster: provisioning as the consumer's least-privilege user raises what a first R1
+// deployment created — streams, KV buckets and durable consumers — to three replicas.
+func TestTopologyProvisionsR3OnTheCluster(t *testing.T) {
+	setPasswords(t)
+	urls := startCluster(t)
+	nc, err := nats.Connect(strings.Join(urls, ","), nats.UserInfo("zuorasync-consumer", "consumerTestPassword"),
+		nats.CustomInboxPrefix("_INBOX_zuorasync-consumer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	provision := func(ctx context.Context, topo topology.Topology) error {
+		if err := topology.EnsureStreams(ctx, js, topo); err != nil {
+			return err
+		}
+		if _, err := topology.EnsureBuckets(ctx, js, topo); err != nil {
+			return err
+		}
+		_, err := topology.EnsureConsumer(ctx, js, topology.StreamStigg, topo.PartitionConsumer(topology.Inputs[0], 0))
+		return err
+	}
+	r1 := topology.Default()
+	for ctx.Err() == nil { // the meta leader is elected a moment after the routes connect
+		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
+		err = provision(actx, r1)
+		acancel()
+		if err == nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("R1 provisioning: %v", err)
+	}
+	t.Setenv("ZUORASYNC_REPLICAS", "3")
+	r3, err := topology.FromEnv()
+	if err != nil || r3.Replicas != 3 {
+		t.Fatalf("FromEnv: %+v %v", r3, err)
+	}
+	if err := provision(ctx, r3); err != nil {
+		t.Fatalf("R3 provisioning: %v", err)
+	}
+	for _, name := range []string{topology.StreamStigg, topology.StreamDLQ, "KV_" + topology.BucketIDs, "KV_" + topology.BucketApplied} {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := s.CachedInfo().Config.Replicas; r != 3 {
+			t.Errorf("%s has %d replicas, want 3", name, r)
+		}
+	}
+	c, err := js.Consumer(ctx, topology.StreamStigg, topology.PartitionConsumerName(topology.StreamStigg, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.CachedInfo().Config.Replicas; r != 3 {
+		t.Errorf("partition consumer has %d replicas, want 3", r)
+	}
+	t.Setenv("ZUORASYNC_REPLICAS", "seven")
+	if _, err := topology.FromEnv(); err == nil {
+		t.Fatal("a malformed replica count was accepted")
+	}
 }
