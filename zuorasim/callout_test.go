@@ -98,6 +98,20 @@ func provision(t *testing.T, h *harness, url string, preemptive bool) {
 	}
 }
 
+// provisionPaid provisions invoice.paid alone, its callouts to url, with Basic auth when auth.
+func provisionPaid(t *testing.T, h *harness, url string, auth bool) {
+	t.Helper()
+	paid := specFor(t, events.TypeZuoraInvoicePaid)
+	h.createTrigger(paid)
+	settings := map[string]any{"eventTypeName": paid.EventName, "calloutParams": paid.Params}
+	if auth {
+		settings["requiredAuth"] = true
+		settings["calloutAuth"] = map[string]any{"username": calloutUser, "password": calloutPass}
+	}
+	tpl := h.createTemplate("paid", url+"/callouts/zuora", settings)
+	h.createDefinition("paid", paid.EventName, tpl["id"].(string))
+}
+
 func waitCallouts(t *testing.T, s *Sim) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -233,12 +247,7 @@ func TestCalloutRetriedOnClockAdvance(t *testing.T) {
 		return http.StatusOK
 	})
 	// Only invoice.paid is provisioned here, so every authenticated request is one of its attempts.
-	paid := specFor(t, events.TypeZuoraInvoicePaid)
-	f.h.createTrigger(paid)
-	tpl := f.h.createTemplate("paid", rc.srv.URL+"/callouts/zuora", map[string]any{"eventTypeName": paid.EventName,
-		"calloutParams": paid.Params, "requiredAuth": true,
-		"calloutAuth": map[string]any{"username": calloutUser, "password": calloutPass}})
-	f.h.createDefinition("paid", paid.EventName, tpl["id"].(string))
+	provisionPaid(t, f.h, rc.srv.URL, true)
 	if _, err := f.client(t).CreateOrder(ctxFor("evt-create"), "create", f.createRequest(true)); err != nil {
 		t.Fatal(err)
 	}
@@ -307,12 +316,7 @@ func TestCalloutFailedThenResent(t *testing.T) {
 		}
 		return http.StatusOK
 	})
-	paid := specFor(t, events.TypeZuoraInvoicePaid)
-	f.h.createTrigger(paid)
-	tpl := f.h.createTemplate("paid", rc.srv.URL+"/callouts/zuora", map[string]any{"eventTypeName": paid.EventName,
-		"calloutParams": paid.Params, "requiredAuth": true,
-		"calloutAuth": map[string]any{"username": calloutUser, "password": calloutPass}})
-	f.h.createDefinition("paid", paid.EventName, tpl["id"].(string))
+	provisionPaid(t, f.h, rc.srv.URL, true)
 	if _, err := f.client(t).CreateOrder(ctxFor("evt-create"), "create", f.createRequest(true)); err != nil {
 		t.Fatal(err)
 	}
@@ -371,11 +375,7 @@ func TestCalloutCloseEndsDeliveries(t *testing.T) {
 	}))
 	defer hang.Close()
 	defer close(release)
-	paid := specFor(t, events.TypeZuoraInvoicePaid)
-	f.h.createTrigger(paid)
-	tpl := f.h.createTemplate("paid", hang.URL+"/callouts/zuora", map[string]any{"eventTypeName": paid.EventName,
-		"calloutParams": paid.Params})
-	f.h.createDefinition("paid", paid.EventName, tpl["id"].(string))
+	provisionPaid(t, f.h, hang.URL, false)
 	if _, err := f.client(t).CreateOrder(ctxFor("evt-create"), "create", f.createRequest(true)); err != nil {
 		t.Fatal(err)
 	}
@@ -467,11 +467,7 @@ func TestCalloutEventsOfStateChanges(t *testing.T) {
 func TestCalloutInvoicePaidByPayments(t *testing.T) {
 	f, inv := invoicedFixture(t)
 	rc := newReceiver(t, func(int) int { return http.StatusOK })
-	paid := specFor(t, events.TypeZuoraInvoicePaid)
-	f.h.createTrigger(paid)
-	tpl := f.h.createTemplate("paid", rc.srv.URL+"/callouts/zuora", map[string]any{"eventTypeName": paid.EventName,
-		"calloutParams": paid.Params})
-	f.h.createDefinition("paid", paid.EventName, tpl["id"].(string))
+	provisionPaid(t, f.h, rc.srv.URL, false)
 	v1OK(t, f.h.do("POST", "/v1/payments", f.payment("External", 100, applyTo(inv, 100))))
 	waitCallouts(t, f.h.sim)
 	if n := len(rc.requests()); n != 0 {
