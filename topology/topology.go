@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/zuora-sync/zuora-sync/internal/envvar"
 )
 
 // Stream names. The first four are part of the external contract (docs/CONTRACT.md).
@@ -78,9 +79,19 @@ func (t Topology) replicas() int { return max(t.Replicas, 1) }
 
 // FromEnv is Default with the replica count of ZUORASYNC_REPLICAS (1 to 5; default 1): 3 on a three-node cluster
 // makes every stream, KV bucket and durable consumer the processes provision R3. Provisioning raises the
-// replicas of what exists and never lowers them.
+// replicas of what exists and never lowers them. ZUORASYNC_ACK_WAIT (a Go duration ≥ 1s; default 30s) is how long
+// the server waits before redelivering an unacknowledged message: after a process is killed, its partitions'
+// in-flight events wait that long before another instance takes them.
 func FromEnv() (Topology, error) {
 	t := Default()
+	ackWait, err := envvar.Duration("ZUORASYNC_ACK_WAIT", t.AckWait)
+	if err != nil {
+		return t, err
+	}
+	t.AckWait = ackWait
+	if err := t.Validate(); err != nil {
+		return Default(), fmt.Errorf("ZUORASYNC_ACK_WAIT: %w", err)
+	}
 	v := os.Getenv("ZUORASYNC_REPLICAS")
 	if v == "" {
 		return t, nil

@@ -57,6 +57,9 @@ type Config struct {
 	SimAddr           string
 	// ZuoraTransport, when set, is the base transport of the Zuora client (tests put the spec checker here).
 	ZuoraTransport http.RoundTripper
+	// ZuoraRequestTimeout bounds each Zuora call (ZUORA_REQUEST_TIMEOUT; default 30 s). A call that outlives it is
+	// retried under the same idempotency key, so Zuora applies it once even when it finished meanwhile.
+	ZuoraRequestTimeout time.Duration
 
 	RateLimit ratelimit.Config
 	Runner    consumer.Config
@@ -82,6 +85,7 @@ type Config struct {
 func FromEnv() Config {
 	flush, err := envvar.Duration("USAGE_FLUSH_INTERVAL", defaultUsageFlushInterval)
 	reconcile, rerr := envvar.Duration("ZUORASYNC_RECONCILE_INTERVAL", defaultReconcileInterval)
+	zuoraTimeout, zerr := envvar.Duration("ZUORA_REQUEST_TIMEOUT", defaultZuoraRequestTimeout)
 	topo, terr := topology.FromEnv()
 	return Config{
 		Runner:             consumer.Config{Topology: topo},
@@ -100,13 +104,17 @@ func FromEnv() Config {
 		ReconcileInterval:  reconcile,
 		Handlers: handlers.Deps{Bridge: handlers.BridgeTarget{PublicURL: os.Getenv("BRIDGE_PUBLIC_URL"),
 			Username: os.Getenv("BRIDGE_USERNAME"), Password: os.Getenv("BRIDGE_PASSWORD")}},
-		envErr: errors.Join(err, rerr, terr),
+		ZuoraRequestTimeout: zuoraTimeout,
+		envErr:              errors.Join(err, rerr, zerr, terr),
 	}
 }
 
 const (
 	defaultUsageFlushInterval = 5 * time.Second
 	defaultReconcileInterval  = 15 * time.Minute
+	// defaultZuoraRequestTimeout bounds one Zuora call (with its 401 retry); an order or a bill run can take tens
+	// of seconds on a real tenant.
+	defaultZuoraRequestTimeout = 30 * time.Second
 )
 
 // App is a wired consumer process.
@@ -285,10 +293,11 @@ func (a *App) zuoraClient(cfg Config) error {
 	a.Limiter = ratelimit.New(rl)
 	client, err := zuoraapi.New(zuoraapi.Config{
 		BaseURL: base, ClientID: id, ClientSecret: secret,
-		Transport:  cfg.ZuoraTransport,
-		Limiter:    a.Limiter,
-		Logger:     cfg.Logger.With("component", "zuoraapi"),
-		Registerer: a.Registry,
+		Transport:      cfg.ZuoraTransport,
+		RequestTimeout: cfg.ZuoraRequestTimeout,
+		Limiter:        a.Limiter,
+		Logger:         cfg.Logger.With("component", "zuoraapi"),
+		Registerer:     a.Registry,
 	})
 	if err != nil {
 		return err
