@@ -87,8 +87,9 @@ func FromEnv() Config {
 	reconcile, rerr := envvar.Duration("ZUORASYNC_RECONCILE_INTERVAL", defaultReconcileInterval)
 	zuoraTimeout, zerr := envvar.Duration("ZUORA_REQUEST_TIMEOUT", defaultZuoraRequestTimeout)
 	topo, terr := topology.FromEnv()
+	backoff, berr := retryBackoffFromEnv()
 	return Config{
-		Runner:             consumer.Config{Topology: topo},
+		Runner:             consumer.Config{Topology: topo, Backoff: backoff},
 		NATSURL:            os.Getenv("NATS_URL"),
 		NATSAuth:           natsconn.FromEnv(),
 		DataDir:            envvar.Or("ZUORASYNC_DATA_DIR", "./data"),
@@ -105,8 +106,26 @@ func FromEnv() Config {
 		Handlers: handlers.Deps{Bridge: handlers.BridgeTarget{PublicURL: os.Getenv("BRIDGE_PUBLIC_URL"),
 			Username: os.Getenv("BRIDGE_USERNAME"), Password: os.Getenv("BRIDGE_PASSWORD")}},
 		ZuoraRequestTimeout: zuoraTimeout,
-		envErr:              errors.Join(err, rerr, zerr, terr),
+		envErr:              errors.Join(err, rerr, zerr, terr, berr),
 	}
+}
+
+// retryBackoffFromEnv reads ZUORASYNC_RETRY_BASE and ZUORASYNC_RETRY_MAX: the first retry of a transiently failing
+// event waits about the base, each further one twice as long, up to the max (jittered; a Retry-After is a floor).
+func retryBackoffFromEnv() (consumer.Backoff, error) {
+	d := consumer.DefaultBackoff()
+	base, err := envvar.Duration("ZUORASYNC_RETRY_BASE", d.Base)
+	if err != nil {
+		return d, err
+	}
+	most, err := envvar.Duration("ZUORASYNC_RETRY_MAX", d.Max)
+	if err != nil {
+		return d, err
+	}
+	if base > most {
+		return d, fmt.Errorf("ZUORASYNC_RETRY_BASE=%s exceeds ZUORASYNC_RETRY_MAX=%s", base, most)
+	}
+	return consumer.Backoff{Base: base, Max: most}, nil
 }
 
 const (
