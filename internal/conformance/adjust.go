@@ -53,6 +53,12 @@ import (
 //     so any real write-off amount outside 9..22 would fail. On number schemas with exactly those two bounds the
 //     bounds are dropped; the type is still checked.
 //
+//  6. Untyped custom-field values: custom-field maps (e.g. SubscriptionObjectCustomFields) are objects whose
+//     additionalProperties is the empty schema {}. OpenAPI 3.0.3 says nullable only matters where a type is
+//     given, so {} admits null, and Zuora answers an unset custom field as null; kin-openapi rejects null unless
+//     nullable is set. Where additionalProperties is exactly {} (no type, no properties, no composition), it is
+//     marked nullable; typed values stay as strict as before.
+//
 // Not adjusted, deliberately: defaults of the wrong type (e.g. GETSubscriptionTypeWithSuccess default false on
 // a string) only break doc.Validate, which is not called, and request defaults are never applied
 // (SkipSettingDefaults). Formats kin-openapi does not know (decimal, BigDecimal, URL, UUID, datetime, ...) are
@@ -85,6 +91,7 @@ func adjustSpec(name Spec, doc *openapi3.T) []string {
 		out = append(out, numericReasonCodes(name, doc)...)
 		out = append(out, precisionBounds(name, doc)...)
 	}
+	out = append(out, untypedAdditionalValues(name, doc)...)
 
 	_ = doc.WalkSchemas(func(pointer string, ref *openapi3.SchemaRef) error {
 		s := ref.Value
@@ -263,4 +270,23 @@ func precisionBounds(name Spec, doc *openapi3.T) []string {
 	})
 	slices.Sort(out)
 	return out
+}
+
+// untypedAdditionalValues marks additionalProperties schemas that are exactly {} nullable (adjustment 6).
+func untypedAdditionalValues(name Spec, doc *openapi3.T) []string {
+	n := 0
+	_ = doc.WalkSchemas(func(_ string, ref *openapi3.SchemaRef) error {
+		ap := ref.Value.AdditionalProperties.Schema
+		if ap == nil || ap.Value == nil {
+			return nil
+		}
+		v := ap.Value
+		if v.Type == nil && len(v.Properties) == 0 && v.Items == nil && len(v.AllOf)+len(v.AnyOf)+len(v.OneOf) == 0 &&
+			v.Not == nil && len(v.Enum) == 0 && !v.Nullable {
+			v.Nullable = true
+			n++
+		}
+		return nil
+	})
+	return []string{fmt.Sprintf("%s: %d untyped additionalProperties schemas ({}) accept null, as OpenAPI 3.0.3 and Zuora's unset custom fields have it", name, n)}
 }

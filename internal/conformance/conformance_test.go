@@ -474,3 +474,18 @@ func TestDescribeXMLIsChecked(t *testing.T) {
 	mustContain(t, c.CheckResponse(req, http.StatusOK, h, bad), "type")
 	mustContain(t, c.CheckResponse(req, http.StatusOK, h, []byte(`<object><name>`)), "XML")
 }
+
+// Adjustment 6: an unset custom field is null in Zuora's answers; the untyped value schema admits it.
+func TestUnsetCustomFieldIsNull(t *testing.T) {
+	c := Load(t)
+	req := httptest.NewRequest(http.MethodGet, "/v1/subscriptions/A-S1", nil)
+	h := http.Header{"Content-Type": {"application/json"}, "Zuora-Request-Id": {strings.Repeat("a", 36)}}
+	body := []byte(`{"success":true,"id":"1","subscriptionNumber":"A-S1","stiggResourceId__c":null,"stiggCustomerId__c":"c-1"}`)
+	if err := c.CheckResponse(req, http.StatusOK, h, body); err != nil {
+		t.Fatalf("an unset custom field must pass: %v", err)
+	}
+	bad := []byte(`{"success":true,"id":1}`)
+	if err := c.CheckResponse(req, http.StatusOK, h, bad); err == nil {
+		t.Fatal("typed fields must still be checked")
+	}
+}
