@@ -161,7 +161,7 @@ type Request struct {
 type RawBody []byte
 
 // Do sends r and decodes a successful JSON response into out (nil = discard; a *RawBody takes the bytes as they
-// are). Every failure is a *Error.
+// are). Every failure is a *Error; see decodeAnswer for the 2xx answers that are failures too.
 func (c *Client) Do(ctx context.Context, r Request, out any) error {
 	method := r.Method
 	if method == "" {
@@ -279,17 +279,41 @@ func (c *Client) Do(ctx context.Context, r Request, out any) error {
 		// V1 and CRUD report business failures as HTTP 200 with success:false.
 		zerr = newResponseError(method, r.Path, resp.StatusCode, resp.Header, data)
 	}
-	if raw, ok := out.(*RawBody); ok && zerr == nil {
-		*raw = append((*raw)[:0], data...)
-	} else if zerr == nil && out != nil && resp.StatusCode != http.StatusNoContent && len(bytes.TrimSpace(data)) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			zerr = &Error{Kind: KindUnknown, StatusCode: resp.StatusCode, RequestID: requestID, Method: method, Path: r.Path,
-				Message: "decoding response: " + err.Error(), err: err}
-		}
+	if zerr == nil {
+		zerr = decodeAnswer(method, r.Path, resp.StatusCode, requestID, data, out)
 	}
 	finish(resp.StatusCode, requestID, zerr)
 	if zerr != nil {
 		return zerr
+	}
+	return nil
+}
+
+// decodeAnswer puts the body of a 2xx answer into out. A caller that asked for a value gets a *Error when the
+// answer carries none (no body, a 204, null): the zero value would pass for what Zuora answered, and a create
+// would hand back an object without an id. A body that is not JSON is a *Error even when the caller discards
+// it: it may be a cut-off success:false, or a proxy's page in place of Zuora's answer. Both leave a write's
+// outcome unknown (Kind Unknown, not Refused), as any undecodable answer does.
+func decodeAnswer(method, path string, status int, requestID string, data []byte, out any) *Error {
+	if raw, ok := out.(*RawBody); ok {
+		*raw = append((*raw)[:0], data...)
+		return nil
+	}
+	fail := func(msg string, err error) *Error {
+		return &Error{Kind: KindUnknown, StatusCode: status, RequestID: requestID, Method: method, Path: path,
+			Message: msg, err: err}
+	}
+	trimmed := bytes.TrimSpace(data)
+	switch {
+	case out == nil && len(trimmed) > 0 && !json.Valid(trimmed):
+		return fail("response is not JSON: "+bodySnippet(data), nil)
+	case out == nil:
+		return nil
+	case len(trimmed) == 0 || string(trimmed) == "null":
+		return fail(fmt.Sprintf("HTTP %d answered without a body where one was expected", status), nil)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fail("decoding response: "+err.Error(), err)
 	}
 	return nil
 }
