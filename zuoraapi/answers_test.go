@@ -1,10 +1,13 @@
 package zuoraapi
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Regression tests: 2xx answers that passed for successes, and lists that never ended.
@@ -65,4 +68,43 @@ func TestAnswerThatIsNotJSONIsAnError(t *testing.T) {
 	if err := c.CancelOrder(eventCtx("evt-cancel"), "O-00000001", "replaced"); err != nil {
 		t.Fatalf("a cancellation Zuora confirmed: %v", err)
 	}
+}
+
+// The notification set-up lists end: before, an answer whose every page linked to a next one made
+// ListEventTriggers (and the template and definition lists) loop for as long as the caller's context allowed.
+func TestNotificationListsEnd(t *testing.T) {
+	page := `{"data":[{"id":"t1","active":true,"condition":"true","eventType":{"name":"e","displayName":"e"}}],"next":"/events/event-triggers?start=50"}`
+	c, n := answered(t, http.StatusOK, "application/json", page)
+	ctx, cancel := context.WithTimeout(eventCtx("evt-list"), 5*time.Second) // a loop runs into it
+	defer cancel()
+	_, err := c.ListEventTriggers(ctx, "")
+	wantUnknown(t, "a list whose pages all link to the same next page", err)
+	if n.Load() != 2 {
+		t.Fatalf("%d requests, want 2", n.Load())
+	}
+
+	// A server that follows start but never runs out stops at the bound.
+	var calls atomic.Int64
+	f := newFake(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		start, _ := strconv.Atoi(r.URL.Query().Get("start"))
+		writeJSON(w, http.StatusOK, fmt.Sprintf(`{"data":[{"id":"d%d","name":"n","active":true,"calloutActive":true}],`+
+			`"next":"/notifications/notification-definitions?start=%d"}`, start, start+pageLimit))
+	})
+	_, err = f.client(t).ListNotificationDefinitions(ctx)
+	wantUnknown(t, "a list without end", err)
+	if calls.Load() != maxNotificationPages {
+		t.Fatalf("%d requests, want %d", calls.Load(), maxNotificationPages)
+	}
+}
+
+// Lists that must be complete report their page bound as a *Error: before, it was a plain error, against the
+// package's promise that every failed call returns one.
+func TestPageBoundIsAZuoraError(t *testing.T) {
+	c, _ := answered(t, http.StatusOK, "application/json",
+		`{"success":true,"orders":[{"orderNumber":"O-1","status":"Scheduled"}],"invoiceItems":[{"id":"i1"}],"nextPage":"x"}`)
+	_, err := c.ListSubscriptionOrders(eventCtx("evt-pages"), "A-S00000001", OrderStatusScheduled)
+	wantUnknown(t, "orders", err)
+	_, err = c.ListInvoiceItems(eventCtx("evt-pages"), "INV00000001")
+	wantUnknown(t, "invoice items", err)
 }

@@ -2,7 +2,6 @@ package zuoraapi
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -99,5 +98,5 @@ func (c *Client) ListInvoiceItems(ctx context.Context, invoiceKey string) ([]Inv
 			return all, nil
 		}
 	}
-	return nil, fmt.Errorf("zuoraapi: GET %s: more than %d pages of invoice items", path, maxListPages)
+	return nil, tooManyPages(path, maxListPages)
 }

@@ -72,11 +72,21 @@ const EventTypeNamespaceUser = "user.notification"
 // pageLimit is the page size of the notification set-up lists.
 const pageLimit = 50
 
+// maxNotificationPages bounds the notification set-up lists (5000 entries; a tenant's email notifications count
+// among the definitions).
+const maxNotificationPages = 100
+
 // listPages reads every page of a {data, next} list. first is where the list's start index begins: 0 for the
-// event triggers, 1 for templates and definitions (the spec's defaults).
+// event triggers, 1 for templates and definitions (the spec's defaults). The provisioner creates what the list
+// lacks, so a list that cannot be read to its end is an error, not a short list: more pages than the bound, or a
+// page that links to the same next page as the one before (the start index is not being honoured).
 func listPages[T any](ctx context.Context, c *Client, path string, first int, q url.Values) ([]T, error) {
 	var all []T
-	for start := first; ; start += pageLimit {
+	prevNext := ""
+	for n, start := 0, first; ; n, start = n+1, start+pageLimit {
+		if n == maxNotificationPages {
+			return nil, tooManyPages(path, maxNotificationPages)
+		}
 		pq := url.Values{}
 		for k, v := range q {
 			pq[k] = v
@@ -94,6 +104,11 @@ func listPages[T any](ctx context.Context, c *Client, path string, first int, q 
 		if page.Next == "" || len(page.Data) == 0 {
 			return all, nil
 		}
+		if page.Next == prevNext {
+			return nil, &Error{Kind: KindUnknown, StatusCode: http.StatusOK, Method: http.MethodGet, Path: path,
+				Message: "the list does not advance: two pages link to the same next page " + page.Next}
+		}
+		prevNext = page.Next
 	}
 }
 

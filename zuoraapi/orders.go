@@ -629,7 +629,7 @@ func (c *Client) ListSubscriptionOrders(ctx context.Context, subscriptionNumber,
 			return all, nil
 		}
 	}
-	return nil, fmt.Errorf("zuoraapi: GET %s: more than %d pages of orders", path, maxListPages)
+	return nil, tooManyPages(path, maxListPages)
 }
 
 // CancelOrder cancels a Draft or Scheduled order (PUT /v1/orders/{orderNumber}/cancel). A PUT carries no

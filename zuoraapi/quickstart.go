@@ -3,6 +3,7 @@ package zuoraapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -39,6 +40,13 @@ func qsPatch[T any](c *Client, ctx context.Context, step, path, id string, body 
 
 // maxListPages bounds cursor following in list helpers, which are meant for narrow filtered look-ups.
 const maxListPages = 20
+
+// tooManyPages is the *Error of a list that goes on past its bound of pages, for the lists whose callers need
+// every entry: Kind Unknown (Zuora did not refuse anything; a later read may find fewer pages).
+func tooManyPages(path string, bound int) *Error {
+	return &Error{Kind: KindUnknown, StatusCode: http.StatusOK, Method: http.MethodGet, Path: path,
+		Message: fmt.Sprintf("more than %d pages", bound)}
+}
 
 // qsPage is one page of a Quickstart list.
 type qsPage[T any] struct {
