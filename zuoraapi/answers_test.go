@@ -108,3 +108,14 @@ func TestPageBoundIsAZuoraError(t *testing.T) {
 	_, err = c.ListInvoiceItems(eventCtx("evt-pages"), "INV00000001")
 	wantUnknown(t, "invoice items", err)
 }
+
+// A callout history page that links to itself ends the list: before, the client read it 1000 times and returned
+// 1000 copies of its entries.
+func TestCalloutHistorySelfLinkEnds(t *testing.T) {
+	c, n := answered(t, http.StatusOK, "application/json",
+		`{"calloutHistories":[{"id":"h1","attemptedNum":"3"}],"nextPage":"/v1/notification-history/callout?page=2"}`)
+	hs, err := c.ListCalloutHistory(eventCtx("evt-history"), CalloutHistoryQuery{})
+	if err != nil || len(hs) != 2 || n.Load() != 2 {
+		t.Fatalf("got %d entries, %v, after %d requests; want page 1 and the page that links to itself, once each", len(hs), err, n.Load())
+	}
+}

@@ -70,6 +70,9 @@ func (c *Client) ListCalloutHistory(ctx context.Context, q CalloutHistoryQuery) 
 		if !ok || len(page.CalloutHistories) == 0 {
 			return all, nil
 		}
+		if next.Path == path && next.Query().Encode() == v.Encode() {
+			return all, nil // the page links to itself: reading it again would only repeat it
+		}
 		path, v = next.Path, next.Query()
 	}
 	return all, nil
