@@ -11,6 +11,7 @@ import (
 )
 
 // Regression tests: 2xx answers that passed for successes, and lists that never ended.
+
 // answered is a fake Zuora that gives every API request the same answer, and counts them.
 func answered(t *testing.T, status int, ctype, body string) (*Client, *atomic.Int64) {
 	t.Helper()
@@ -118,4 +119,15 @@ func TestCalloutHistorySelfLinkEnds(t *testing.T) {
 	if err != nil || len(hs) != 2 || n.Load() != 2 {
 		t.Fatalf("got %d entries, %v, after %d requests; want page 1 and the page that links to itself, once each", len(hs), err, n.Load())
 	}
+}
+
+// DescribeFields wants an object description: before, a proxy's well-formed HTML page read as an object
+// without fields, so every required custom field seemed to be missing.
+func TestDescribeFieldsRefusesAnotherDocument(t *testing.T) {
+	c, _ := answered(t, http.StatusOK, "text/html", "<html><head><title>Gateway</title></head><body><h1>Sign in</h1></body></html>")
+	fs, err := c.DescribeFields(eventCtx("evt-describe"), "Account")
+	if fs != nil {
+		t.Fatalf("got fields %v", fs)
+	}
+	wantUnknown(t, "an HTML page", err)
 }

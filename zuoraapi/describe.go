@@ -24,8 +24,11 @@ func (c *Client) DescribeFields(ctx context.Context, object string) ([]Described
 	if err := c.Do(ctx, Request{Path: "/v1/describe/" + url.PathEscape(object), Header: h}, &raw); err != nil {
 		return nil, err
 	}
+	// The root must be <object>: a proxy's HTML page is well-formed XML often enough, and would read as an
+	// object without fields (so every custom field would seem missing).
 	var doc struct {
-		Fields []DescribedField `xml:"fields>field"`
+		XMLName xml.Name         `xml:"object"`
+		Fields  []DescribedField `xml:"fields>field"`
 	}
 	if err := xml.Unmarshal(raw, &doc); err != nil {
 		return nil, &Error{Kind: KindUnknown, StatusCode: http.StatusOK, Method: http.MethodGet, Path: "/v1/describe/" + object,
