@@ -415,6 +415,33 @@ func TestScheduledChangeWhoseAnswerWasLostStaysPendingOnce(t *testing.T) {
 	}
 }
 
+// The soak found this: the first try's scheduled order is made but its answer lost; the retry cancels it and
+// makes a second, whose answer is lost too; the next retry cancels that one but loses the cancellation's answer.
+// The try after that finds nothing pending and, had it named its write after only what it cancelled itself,
+// would send the first try's idempotency key and get back the first order, cancelled long since: nothing would
+// stay pending. Exactly one scheduled order must stay pending, the one the outcome names.
+func TestScheduledChangeSurvivesLostAnswersOfOrdersAndCancellations(t *testing.T) {
+	h, a := subscriptionWorld(t)
+	sub := proSubscription("sub-lost2")
+	h.waitOutcome(h.subscriptionEvent(events.TypeStiggSubscriptionCreated, &events.SubscriptionCreated{Subscription: *sub}, sub.SubscriptionID), 30*time.Second)
+	next := len(h.sim.Orders()) + 1 // the simulator numbers orders O-00000001, O-00000002, ...
+	h.sim.InjectFault(zuorasim.Fault{Method: "POST", PathPrefix: "/v1/orders", Status: 502, Times: 2, AfterCommit: true})
+	h.sim.InjectFault(zuorasim.Fault{Method: "PUT", PathRegexp: fmt.Sprintf("^/v1/orders/O-%08d/cancel$", next+1),
+		Status: 502, Times: 1, AfterCommit: true})
+	sub.Units[0].Quantity = 2
+	_, out := h.waitOutcome(h.subscriptionEvent(events.TypeStiggSubscriptionUpdated,
+		&events.SubscriptionUpdated{Subscription: *sub, ScheduleStrategy: events.ScheduleEndOfBillingPeriod}, sub.SubscriptionID), 30*time.Second)
+	for _, f := range h.sim.Faults() {
+		if f.Fired != f.Times {
+			t.Fatalf("fault %+v fired %d times, want %d: the sequence did not happen", f, f.Fired, f.Times)
+		}
+	}
+	pending := h.ordersOf(a, "stigg-sub-lost2", zuoraapi.OrderStatusScheduled)
+	if out.Action != "scheduled" || len(pending) != 1 || pending[0].OrderNumber != out.Zuora[events.ZuoraOrderNumber] {
+		t.Fatalf("outcome %+v, pending %+v: want exactly the reported order pending", out, pending)
+	}
+}
+
 func TestParkedStructuredModeEventsAreAllHandled(t *testing.T) {
 	h := newHarness(t)
 	h.startConsumer()

@@ -654,12 +654,32 @@ func (h *subscriptions) pendingScheduled(ctx context.Context, number string) ([]
 // settleDelay is how long to wait for a scheduled order Zuora is executing to settle.
 const settleDelay = 5 * time.Second
 
+// ordersByStatus lists the subscription's orders (every status, one listing) and returns the numbers of those
+// still pending (Scheduled) and of those cancelled.
+func (h *subscriptions) ordersByStatus(ctx context.Context, number string) (pending, cancelled []string, err error) {
+	orders, err := h.deps.Zuora.ListSubscriptionOrders(ctx, number, "")
+	if err != nil {
+		return nil, nil, describe(err, "list the orders of "+number)
+	}
+	for _, o := range orders {
+		switch o.Status {
+		case zuoraapi.OrderStatusScheduled:
+			pending = append(pending, o.OrderNumber)
+		case zuoraapi.OrderStatusCancelled:
+			cancelled = append(cancelled, o.OrderNumber)
+		}
+	}
+	return pending, cancelled, nil
+}
+
 // cancelScheduled cancels every pending scheduled order of the subscription: a newer change, or a cancellation,
 // replaces what Stigg scheduled before. An order may come due between the list and its cancellation; Zuora then
 // runs it (or fails it) instead. That is no failure of the event, but the subscription read before is stale, so
 // ran tells the caller to read it again. An order caught while Zuora executes it is tried again shortly.
+// cancelled is every cancelled order of the subscription afterwards, by earlier tries and events included: the
+// write that follows is named after it (scheduleStep).
 func (h *subscriptions) cancelScheduled(ctx context.Context, number string, entry *subscriptionState) (cancelled []string, ran bool, err error) {
-	pending, err := h.pendingScheduled(ctx, number)
+	pending, cancelled, err := h.ordersByStatus(ctx, number)
 	if err != nil {
 		return nil, false, err
 	}
@@ -715,14 +735,17 @@ func changeable(cur *zuoraapi.SubscriptionV1) error {
 	return nil
 }
 
-// scheduleStep names the write that creates a scheduled order after cancelling the given ones. A retry whose
-// first try created the order but lost the answer finds that order pending and cancels it too; naming the step
-// after what was cancelled gives the retry a fresh idempotency key, so Zuora makes a new order instead of
-// replaying the one just cancelled, and exactly one scheduled order stays pending.
+// scheduleStep names the write that creates an order after the given orders of the subscription were cancelled.
+// A retry whose first try created the order but lost the answer finds that order pending and cancels it; naming
+// the step after every cancelled order gives the retry a fresh idempotency key, so Zuora makes a new order
+// instead of replaying the one just cancelled, and exactly one scheduled order stays pending. It must be every
+// cancelled order, not only those this try cancelled: a try whose cancellation's answer was lost is followed by
+// one that finds nothing to cancel, and that one must not reuse the first try's key either.
 func scheduleStep(base string, cancelled []string) string {
 	if len(cancelled) == 0 {
 		return base
 	}
+	cancelled = slices.Sorted(slices.Values(cancelled))
 	sum := sha256.Sum256([]byte(strings.Join(cancelled, ",")))
 	return base + "/after-" + hex.EncodeToString(sum[:8])
 }
