@@ -2,7 +2,7 @@ GO ?= go
 # Fuzz targets run briefly on `make fuzz`; their seed corpora run on every `make test`.
 FUZZTIME ?= 10s
 
-.PHONY: run test vet lint build bench fuzz
+.PHONY: run test vet lint build bench bench-rss soak fuzz
 
 ## run: the whole system locally, no configuration (embedded NATS + Zuora simulator + consumer + bridge + samples)
 run:
@@ -47,6 +47,19 @@ bench:
 	@echo
 	@$(GO) run ./internal/benchreport $(BENCH_OUT)/router.txt $(BENCH_OUT)/flow.txt $(BENCH_OUT)/usage.txt \
 	  $(BENCH_OUT)/budget.txt $(BENCH_OUT)/bridge.txt $(BENCH_OUT)/peer.txt 'peer-watermill=watermill-nats not available'
+
+## bench-rss: RSS after 1M events over 100k keys and its growth per 100k (docs/PERFORMANCE.md); 10–20 minutes
+bench-rss:
+	@mkdir -p $(BENCH_OUT)
+	@nice $(GO) test -run '^$$' -bench '^BenchmarkRSS$$' -benchtime 1x -count 1 -timeout 60m ./e2e/ > $(BENCH_OUT)/rss.log 2>&1 || { cat $(BENCH_OUT)/rss.log; exit 1; }
+	@grep -E '^(rss|ratio|Benchmark)' $(BENCH_OUT)/rss.log
+
+## soak: the reliability soak at full size — the real consumer and bridge binaries on a 3-node JetStream cluster
+## with process kills, a node loss, leader changes and Zuora faults, then the effects checker, a full replay and
+## a DLQ redrive — a few minutes, ending with its report (docs/OPERATIONS.md, The reliability soak). make test
+## runs a smaller one.
+soak:
+	SOAK=full $(GO) test -count=1 -run '^TestSoak$$' -v -timeout 30m ./e2e/
 
 ## fuzz: every fuzz target for FUZZTIME each (their seed corpora also run on every `make test`)
 fuzz:
