@@ -149,6 +149,7 @@ type soakReport struct {
 	paymentsRequested int
 	unnamedInvoices   int
 	redelivered       int // events delivered more than once (kills, lapsed ack waits, retries)
+	replaySuperseded  int // deliveries the guard skipped, over the run and the replay
 	handledAgain      int // events handled to the end twice: the first ack was lost to a kill
 	// callouts: attempts that did not get a 200 (the bridge down), and deliveries that finally did.
 	calloutAttemptsFailed, calloutsDelivered int
@@ -171,7 +172,7 @@ func (r *soakReport) String() string {
 		line("    %-44s %6d", k, r.chaos[k])
 	}
 	line("  Zuora writes retried under their idempotency key %6d", r.retries)
-	line("  duplicates prevented: answered by Zuora's idempotency store %d, superseded by the order guard %d,",
+	line("  duplicates prevented: answered by Zuora's idempotency store %d; events whose outcome is superseded %d,",
 		r.replayedByZuora, r.superseded)
 	line("    events delivered more than once %d; handled to the end twice (first ack lost to a kill), no second effect %d",
 		r.redelivered, r.handledAgain)
@@ -179,7 +180,8 @@ func (r *soakReport) String() string {
 		r.calloutsDelivered, r.calloutAttemptsFailed)
 	line("  DLQ entries %d before the replay (the poison events); redriven %d, kept as superseded %d", r.deadLetters, r.redriven, r.kept)
 	line("  per-key order: %d writes checked, %d violations", r.orderChecked, r.orderViolations)
-	line("  full replay: %d Zuora writes", r.replayWrites)
+	line("  full replay: %d Zuora writes; the ordering guard skipped %d deliveries as superseded (run and replay)",
+		r.replayWrites, r.replaySuperseded)
 	line("  subscriptions whose outcomes name no invoice (create answer lost, retry found it made): %d", r.unnamedInvoices)
 	if len(r.findings) == 0 {
 		line("  effects checker: green")

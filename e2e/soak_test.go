@@ -203,7 +203,7 @@ func TestSoak(t *testing.T) {
 	zuoraEvents := h.readStream(topology.StreamZuora, "zuora.>")
 	rep.eventsByType["io.zuora.* (callouts through the bridge)"] = len(zuoraEvents)
 	rep.calloutAttemptsFailed, rep.calloutsDelivered = checkCallouts(findings, h.sim.CalloutHistory(), zuoraEvents, fates)
-	rep.redelivered, rep.handledAgain = soakRedeliveries(w.consumers)
+	rep.redelivered, rep.handledAgain, _ = soakRedeliveries(w.consumers)
 	for _, e := range chaos.errs {
 		findings.add("chaos: %s", e)
 	}
@@ -222,6 +222,7 @@ func TestSoak(t *testing.T) {
 	h.waitIdle(topology.StreamZuora, 2*time.Minute)
 	time.Sleep(2 * time.Second) // a few usage flush rounds
 	rep.replayTook = time.Since(replayStart)
+	_, _, rep.replaySuperseded = soakRedeliveries(w.consumers)
 	writes := zuoraWrites(h.sim.Requests())
 	rep.replayWrites = len(writes)
 	for _, wr := range writes {
@@ -600,9 +601,9 @@ func (w *soakWorld) restartBridgeAfterFailedCallouts(c *soakChaos) {
 }
 
 // soakRedeliveries reads the consumer processes' logs: the events delivered more than once (a kill, a lapsed
-// ack wait or a retry) and those handled to the end more than once (their first handling's ack was lost), whose
-// second handling found Zuora already right.
-func soakRedeliveries(procs []*process) (redelivered, handledAgain int) {
+// ack wait or a retry), those handled to the end more than once (their first handling's ack was lost), whose
+// second handling found Zuora already right, and the deliveries the ordering guard skipped as superseded.
+func soakRedeliveries(procs []*process) (redelivered, handledAgain, superseded int) {
 	attempts, handled := map[string]int{}, map[string]int{}
 	for _, p := range procs {
 		for _, line := range strings.Split(p.Log(), "\n") {
@@ -618,6 +619,9 @@ func soakRedeliveries(procs []*process) (redelivered, handledAgain int) {
 			if rec.Msg == "handled" {
 				handled[rec.EventID]++
 			}
+			if strings.HasPrefix(rec.Msg, "superseded") {
+				superseded++
+			}
 		}
 	}
 	for _, n := range attempts {
@@ -630,7 +634,7 @@ func soakRedeliveries(procs []*process) (redelivered, handledAgain int) {
 			handledAgain++
 		}
 	}
-	return redelivered, handledAgain
+	return redelivered, handledAgain, superseded
 }
 
 func (h *harness) jsConsumerNames(ctx context.Context, stream string) []string {
