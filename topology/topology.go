@@ -348,9 +348,30 @@ func EnsureConsumer(ctx context.Context, js jetstream.JetStream, stream string, 
 		max(have.Replicas, 1) == max(cfg.Replicas, 1) {
 		return c, nil
 	}
-	c, err = js.UpdateConsumer(ctx, stream, cfg)
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		c, err = js.UpdateConsumer(ctx, stream, cfg)
+		if !replicasExceedStream(err) {
+			break
+		}
+		// The stream's own replicas were raised just before: the server scales it up in the background and
+		// refuses a consumer with more replicas until then. Wait for it, within ctx.
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("update consumer %s on %s: the stream has not reached %d replicas: %w", cfg.Durable,
+				stream, cfg.Replicas, errors.Join(err, ctx.Err()))
+		case <-time.After(wait):
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("update consumer %s on %s: %w", cfg.Durable, stream, err)
 	}
 	return c, nil
+}
+
+// errCodeReplicasExceedStream is JetStream's refusal of a consumer with more replicas than its stream has now.
+const errCodeReplicasExceedStream jetstream.ErrorCode = 10126
+
+func replicasExceedStream(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeReplicasExceedStream
 }
