@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -96,11 +97,7 @@ func (s *soakFaults) retire(id string) {
 func (s *soakFaults) counts() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]int{}
-	for k, n := range s.fired {
-		out[k] = n
-	}
-	return out
+	return maps.Clone(s.fired)
 }
 
 // soakKills is the log of what the chaos did to processes and nodes, by kind.
@@ -123,11 +120,7 @@ func (k *soakKills) note(kind, format string, args ...any) {
 func (k *soakKills) snapshot() map[string]int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	out := map[string]int{}
-	for kind, n := range k.counts {
-		out[kind] = n
-	}
-	return out
+	return maps.Clone(k.counts)
 }
 
 // soakReport is what `make soak` prints.

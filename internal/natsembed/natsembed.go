@@ -90,7 +90,7 @@ func Start(opts Options) (*server.Server, error) {
 		return nil, fmt.Errorf("natsembed: %w", err)
 	}
 	if opts.Logger != nil {
-		ns.SetLoggerV2(&slogAdapter{l: opts.Logger.With("component", "nats-server")}, false, false, false)
+		ns.SetLoggerV2(ServerLogger(opts.Logger.With("component", "nats-server")), false, false, false)
 	}
 	go ns.Start()
 	if !ns.ReadyForConnections(10 * time.Second) {
@@ -100,7 +100,9 @@ func Start(opts Options) (*server.Server, error) {
 	return ns, nil
 }
 
-// slogAdapter routes the server's own log lines into the process's structured log.
+// ServerLogger routes a server's own log lines into a structured log (traces are dropped).
+func ServerLogger(l *slog.Logger) server.Logger { return &slogAdapter{l: l} }
+
 type slogAdapter struct{ l *slog.Logger }
 
 func (a *slogAdapter) Noticef(format string, v ...any) { a.l.Info(fmt.Sprintf(format, v...)) }

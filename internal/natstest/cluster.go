@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/zuora-sync/zuora-sync/internal/natsembed"
 )
 
 // Cluster is an in-process JetStream cluster on loopback whose nodes a test can kill and restart. Each node keeps
@@ -116,7 +117,7 @@ func (c *Cluster) start(i int) error {
 			return fmt.Errorf("node %s: %w", n.name, err)
 		}
 		if c.log != nil {
-			srv.SetLoggerV2(&serverLog{l: c.log.With("component", "nats-server", "node", n.name)}, false, false, false)
+			srv.SetLoggerV2(natsembed.ServerLogger(c.log.With("component", "nats-server", "node", n.name)), false, false, false)
 		}
 		go srv.Start()
 		if !srv.ReadyForConnections(10 * time.Second) {
@@ -553,13 +554,3 @@ func (c *Cluster) StreamState(i int, stream string) (server.StreamState, bool) {
 	}
 	return server.StreamState{}, false
 }
-
-// serverLog routes a server's log lines into slog (with E2E_VERBOSE set).
-type serverLog struct{ l *slog.Logger }
-
-func (a *serverLog) Noticef(format string, v ...any) { a.l.Info(fmt.Sprintf(format, v...)) }
-func (a *serverLog) Warnf(format string, v ...any)   { a.l.Warn(fmt.Sprintf(format, v...)) }
-func (a *serverLog) Fatalf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
-func (a *serverLog) Errorf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
-func (a *serverLog) Debugf(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }
-func (a *serverLog) Tracef(format string, v ...any)  {}
