@@ -131,3 +131,31 @@ func TestDescribeFieldsRefusesAnotherDocument(t *testing.T) {
 	}
 	wantUnknown(t, "an HTML page", err)
 }
+
+// A Quickstart answer without the object's id ({} or {"success":true} in a 2xx) is an error: a create that
+// handed back an empty id would be recorded as the Zuora object of the Stigg one.
+func TestQuickstartAnswerWithoutIDIsAnError(t *testing.T) {
+	for _, body := range []string{`{}`, `{"success":true}`, `{"name":"Pro"}`} {
+		c, _ := answered(t, http.StatusOK, "application/json", body)
+		ctx := eventCtx("evt-noid")
+		p, err := c.CreateProduct(ctx, "product.create", &ProductCreateRequest{Name: "Pro"})
+		if p != nil {
+			t.Fatalf("create %s: got product %+v", body, p)
+		}
+		wantUnknown(t, "create "+body, err)
+		a, err := c.GetAccount(ctx, "A-1")
+		if a != nil {
+			t.Fatalf("get %s: got account %+v", body, a)
+		}
+		wantUnknown(t, "get "+body, err)
+		pr, err := c.UpdatePrice(ctx, "price.update", "p-1", &PricePatch{})
+		if pr != nil {
+			t.Fatalf("patch %s: got price %+v", body, pr)
+		}
+		wantUnknown(t, "patch "+body, err)
+	}
+	c, _ := answered(t, http.StatusOK, "application/json", `{"id":"8ad0","name":"Pro"}`)
+	if p, err := c.CreateProduct(eventCtx("evt-id"), "product.create", &ProductCreateRequest{Name: "Pro"}); err != nil || p.ID != "8ad0" {
+		t.Fatalf("an answer with its id: %+v %v", p, err)
+	}
+}

@@ -72,7 +72,7 @@ func (f *fakeZuora) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if api == nil {
-		writeJSON(w, 200, `{}`)
+		writeJSON(w, 200, `{"id":"fake-id"}`) // every object Zuora answers with has an id
 		return
 	}
 	api(w, r)

@@ -13,29 +13,53 @@ import (
 // (PATCH), and filtered lists that follow next_page. These helpers are that shape once; each resource family
 // file only names its path and types.
 
-func qsCreate[T any](c *Client, ctx context.Context, step, path string, body any) (*T, error) {
+// quickstartObject is a Quickstart object as the client decodes it; every one Zuora returns has an id.
+type quickstartObject[T any] interface {
+	*T
+	objectID() string
+}
+
+func (a *Account) objectID() string       { return a.ID }
+func (p *PaymentMethod) objectID() string { return p.ID }
+func (p *Plan) objectID() string          { return p.ID }
+func (p *Price) objectID() string         { return p.ID }
+func (p *Product) objectID() string       { return p.ID }
+func (u *UsageRecord) objectID() string   { return u.ID }
+
+// withID refuses an answer whose object has no id ({} or {"success":true} in a 2xx): the zero value would pass
+// for the object Zuora made or holds, and a caller would record an empty id. Kind Unknown: a write's outcome is
+// not known from such an answer.
+func withID[T any, PT quickstartObject[T]](out PT, method, path string) (*T, error) {
+	if out.objectID() == "" {
+		return nil, &Error{Kind: KindUnknown, StatusCode: http.StatusOK, Method: method, Path: path,
+			Message: "answered without the object's id"}
+	}
+	return out, nil
+}
+
+func qsCreate[T any, PT quickstartObject[T]](c *Client, ctx context.Context, step, path string, body any) (*T, error) {
 	var out T
 	if err := c.Do(ctx, Request{Method: http.MethodPost, Path: path, Body: body, Step: step}, &out); err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return withID[T, PT](&out, http.MethodPost, path)
 }
 
-func qsGet[T any](c *Client, ctx context.Context, path, id string, expand []string) (*T, error) {
+func qsGet[T any, PT quickstartObject[T]](c *Client, ctx context.Context, path, id string, expand []string) (*T, error) {
 	var out T
 	if err := c.Do(ctx, Request{Path: path + "/" + url.PathEscape(id), Query: expandQuery(expand)}, &out); err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return withID[T, PT](&out, http.MethodGet, path+"/"+id)
 }
 
-func qsPatch[T any](c *Client, ctx context.Context, step, path, id string, body any) (*T, error) {
+func qsPatch[T any, PT quickstartObject[T]](c *Client, ctx context.Context, step, path, id string, body any) (*T, error) {
 	var out T
 	err := c.Do(ctx, Request{Method: http.MethodPatch, Path: path + "/" + url.PathEscape(id), Body: body, Step: step}, &out)
 	if err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return withID[T, PT](&out, http.MethodPatch, path+"/"+id)
 }
 
 // maxListPages bounds cursor following in list helpers, which are meant for narrow filtered look-ups.
