@@ -108,6 +108,14 @@ func TestPageBoundIsAZuoraError(t *testing.T) {
 	wantUnknown(t, "orders", err)
 	_, err = c.ListInvoiceItems(eventCtx("evt-pages"), "INV00000001")
 	wantUnknown(t, "invoice items", err)
+	// Before, these two stopped quietly at the bound: a catalog sync would then create a rate plan that exists on
+	// a later page, and a payment's retry could miss the payment its lost answer made.
+	c, _ = answered(t, http.StatusOK, "application/json",
+		`{"success":true,"productRatePlans":[{"id":"rp1"}],"payments":[{"id":"p1"}],"nextPage":"/v1/x?page=1"}`)
+	_, err = c.ListProductRatePlans(eventCtx("evt-pages"), "P-1")
+	wantUnknown(t, "product rate plans", err)
+	_, err = c.ListPayments(eventCtx("evt-pages"), PaymentFilter{AccountID: "a1"})
+	wantUnknown(t, "payments", err)
 }
 
 // A callout history page that links to itself ends the list: before, the client read it 1000 times and returned

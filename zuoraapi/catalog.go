@@ -554,19 +554,20 @@ const v1CatalogPageSize = 40
 
 // ListProductRatePlans returns all rate plans of a product, with their charges
 // (GET /v1/products/{product-key}/product-rate-plans). It pages with page/pageSize while the response carries
-// a nextPage URL (taking the page number from that URL when it has one), up to a bound.
+// a nextPage URL (taking the page number from that URL when it has one); past maxListPages pages it is a *Error.
 func (c *Client) ListProductRatePlans(ctx context.Context, productKey string) ([]ProductRatePlanV1, error) {
 	var all []ProductRatePlanV1
+	path := "/v1/products/" + url.PathEscape(productKey) + "/product-rate-plans"
 	page := 1
 	for range maxListPages {
 		q := url.Values{"page": {strconv.Itoa(page)}, "pageSize": {strconv.Itoa(v1CatalogPageSize)}}
 		var out productRatePlansPage
-		if err := c.Do(ctx, Request{Path: "/v1/products/" + url.PathEscape(productKey) + "/product-rate-plans", Query: q}, &out); err != nil {
+		if err := c.Do(ctx, Request{Path: path, Query: q}, &out); err != nil {
 			return nil, err
 		}
 		all = append(all, out.ProductRatePlans...)
 		if out.NextPage == "" {
-			break
+			return all, nil
 		}
 		next := page + 1
 		if u, err := url.Parse(out.NextPage); err == nil {
@@ -576,7 +577,8 @@ func (c *Client) ListProductRatePlans(ctx context.Context, productKey string) ([
 		}
 		page = next
 	}
-	return all, nil
+	// A shorter list would make the catalog sync create rate plans that exist on a later page.
+	return nil, tooManyPages(path, maxListPages)
 }
 
 // gatherCustomFields adds the top-level `*__c` members of data to *dst.

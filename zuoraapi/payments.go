@@ -100,7 +100,8 @@ type paymentPage struct {
 	NextPage string    `json:"nextPage"`
 }
 
-// ListPayments lists the payments matching f (GET /v1/payments), page by page up to a bound.
+// ListPayments lists the payments matching f (GET /v1/payments), page by page; past maxListPages pages it is a
+// *Error.
 func (c *Client) ListPayments(ctx context.Context, f PaymentFilter) ([]Payment, error) {
 	q := url.Values{"pageSize": {strconv.Itoa(paymentsPageSize)}}
 	for k, v := range map[string]string{"accountId": f.AccountID, "number": f.Number, "type": f.Type, "status": f.Status} {
@@ -117,10 +118,11 @@ func (c *Client) ListPayments(ctx context.Context, f PaymentFilter) ([]Payment, 
 		}
 		all = append(all, p.Payments...)
 		if p.NextPage == "" || len(p.Payments) == 0 {
-			break
+			return all, nil
 		}
 	}
-	return all, nil
+	// A shorter list could miss the payment a lost answer made, and a retry would pay twice.
+	return nil, tooManyPages("/v1/payments", maxListPages)
 }
 
 // InvoiceV1 is an invoice as GET /v1/invoices/{invoiceKey} returns it (without items).
