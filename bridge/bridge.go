@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/zuora-sync/zuora-sync/internal/jsbound"
 	"github.com/zuora-sync/zuora-sync/topology"
 )
 
@@ -107,6 +108,9 @@ func New(nc *nats.Conn, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bridge: jetstream: %w", err)
 	}
+	// Every request bounded on its own, as the consumer's are: one whose node died is never answered. A callout's
+	// work (PublishTimeout) and the readiness check have shorter deadlines of their own; provisioning has none.
+	js = jsbound.New(js, jsbound.DefaultTimeout)
 	m, err := newMetrics(cfg.Registry)
 	if err != nil {
 		return nil, err

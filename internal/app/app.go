@@ -29,6 +29,7 @@ import (
 	"github.com/zuora-sync/zuora-sync/handlers"
 	"github.com/zuora-sync/zuora-sync/idmap"
 	"github.com/zuora-sync/zuora-sync/internal/envvar"
+	"github.com/zuora-sync/zuora-sync/internal/jsbound"
 	"github.com/zuora-sync/zuora-sync/internal/natsconn"
 	"github.com/zuora-sync/zuora-sync/internal/natsembed"
 	"github.com/zuora-sync/zuora-sync/ratelimit"
@@ -207,9 +208,13 @@ func (a *App) build(ctx context.Context, cfg Config) error {
 	}
 	a.NC = nc
 	a.closers = append(a.closers, nc.Close)
-	if a.JS, err = jetstream.New(nc); err != nil {
+	js, err := jetstream.New(nc)
+	if err != nil {
 		return err
 	}
+	// Every request bounded on its own: one whose node died is never answered, and under the handler's 2-minute
+	// deadline it would hold the event (its lease renewed) for all of it.
+	a.JS = jsbound.New(js, jsbound.DefaultTimeout)
 
 	if err := a.zuoraClient(cfg); err != nil {
 		return err
