@@ -469,15 +469,14 @@ func runConsumerCommand(t testing.TB, bins soakBinaries, env map[string]string, 
 }
 
 // Two consumer processes on a 3-node cluster with every stream, bucket and consumer at three replicas: one
-// process is SIGKILLed while it handles events, and the node leading STIGG is killed, events are published to the
-// two left, and it is restarted. Every customer ends with exactly one Zuora account carrying its latest data,
-// every event has a synced outcome, `consumer dlq list` finds nothing dead-lettered, the three nodes hold the
-// same STIGG, the killed process comes back ready and a bridge process stays ready throughout.
-//
-// The node goes down between handlings, not in the middle of one: a JetStream request in flight to a node that
-// dies is never answered, and the consumer's ordering-guard read (guard.read, a KV get under the handler's
-// 2-minute deadline) then waits all of that out while the lease keeps its partition's event in progress. Seen
-// here in two runs out of four before the kill moved; the soak's chaos is the place for it.
+// process is SIGKILLed while it handles events; then the node the other is connected to, made STIGG's leader, is
+// killed while that one handles a burst of updates, events are published to the two left, and it is restarted.
+// The burst is handled within burstBound of the kill: a JetStream request in flight to a node that dies is never
+// answered, and before every request was bounded (internal/jsbound) the handler waiting for it held its
+// partition for the 2-minute handler timeout, its lease renewed all along. Every customer ends with exactly one
+// Zuora account carrying its latest data, every event has a synced outcome, `consumer dlq list` finds nothing
+// dead-lettered, the three nodes hold the same STIGG, the killed process comes back ready and a bridge process
+// stays ready throughout.
 func TestConsumerProcessesSurviveNodeAndProcessKills(t *testing.T) {
 	start := time.Now()
 	built := make(chan error, 1)
@@ -489,27 +488,44 @@ func TestConsumerProcessesSurviveNodeAndProcessKills(t *testing.T) {
 	}
 	bins := buildBinaries(t)
 	nc, js := cluster.Connect(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	if err := cluster.WaitHealthy(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// A fresh cluster is healthy before its meta leader has heard from every node, and until then it refuses an
+	// R3 bucket ("no suitable peers for placement"), which the first consumer process creates.
+	for deadline := time.Now().Add(30 * time.Second); !placesOnEveryNode(cluster); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the meta leader does not take every node for placement after 30s")
+		}
 	}
 	sim := zuorasim.New(zuorasim.Config{})
 	held := &heldCalls{}
 	srv := httptest.NewServer(held.wrap(check.Middleware(t, sim.Handler())))
 	t.Cleanup(func() { held.release(); srv.Close(); sim.Close() })
 	h := &harness{t: t, nc: nc, js: js, sim: sim, simURL: srv.URL, check: check}
+	// The consumer processes reach the nodes through links the test can cut (they learn the nodes' own
+	// addresses from the cluster too, and reconnect to them); the bridge connects directly.
+	links := make([]*nodeLink, cluster.Size())
+	var linkURLs []string
+	for i := range links {
+		links[i] = newNodeLink(t, strings.TrimPrefix(cluster.Server(i).ClientURL(), "nats://"))
+		linkURLs = append(linkURLs, links[i].url())
+	}
 	env := map[string]string{
-		"NATS_URL":              cluster.ClientURLs(),
+		"NATS_URL":              strings.Join(linkURLs, ","),
 		"ZUORA_BASE_URL":        srv.URL,
 		"ZUORASYNC_REPLICAS":    "3",
 		"ZUORASYNC_ACK_WAIT":    "3s",
 		"ZUORA_REQUEST_TIMEOUT": "5s",
 	}
+	bridgeEnv := maps.Clone(env)
+	bridgeEnv["NATS_URL"] = cluster.ClientURLs()
 	t.Logf("cluster, spec and binaries ready in %s", time.Since(start).Round(time.Millisecond))
 	killed := startConsumerProcess(t, bins, env)
 	survivor := startConsumerProcess(t, bins, env)
-	bridge := startBridgeProcess(t, bins, freeAddr(t), env) // it has nothing to do here but stay ready
+	bridge := startBridgeProcess(t, bins, freeAddr(t), bridgeEnv) // it has nothing to do here but stay ready
 
 	// publish retries until the stream acknowledges: the message id (the event's) makes a retry of a write that
 	// was stored but not acknowledged a duplicate JetStream drops.
@@ -580,20 +596,60 @@ func TestConsumerProcessesSurviveNodeAndProcessKills(t *testing.T) {
 	h.waitIdle(topology.StreamStigg, 30*time.Second)
 	t.Logf("the survivor handled the first two rounds %s after they were published", time.Since(phase).Round(time.Millisecond))
 
-	leader, err := cluster.StreamLeader(ctx, js, topology.StreamStigg)
-	if err != nil {
+	// The node the survivor is connected to, made STIGG's leader, dies while the survivor handles a burst of
+	// updates, with id-map reads (kv.Get under the handler's context) out to it: the node's answers to them are
+	// lost from a moment before the kill (a request in flight at the instant of a kill is otherwise a matter of
+	// luck), then the link is cut and the node killed.
+	node := survivorLink(t, links)
+	if err := leadStreamOn(ctx, cluster, nc, js, topology.StreamStigg, node); err != nil {
 		t.Fatal(err)
 	}
-	node := cluster.Index(leader)
-	phase = time.Now()
+	handledBefore := len(ids)
+	for v := 2; v < 2+burstVersions; v++ {
+		round(events.TypeStiggCustomerUpdated, v)
+	}
+	burst := ids[handledBefore:]
+	handled := func() int {
+		n := 0
+		for _, ev := range h.outcomes() {
+			var o events.Outcome
+			if err := json.Unmarshal(ev.Data(), &o); err == nil && slices.Contains(burst, o.SourceEventID) {
+				n++
+			}
+		}
+		return n
+	}
+	var atKill int
+	h.eventually(30*time.Second, "the burst being handled", func() bool { atKill = handled(); return atKill > 0 })
+	links[node].loseAnswers(`"subject":"$KV.` + topology.BucketIDs + ".")
+	h.eventually(10*time.Second, "an id-map read in flight to the node", func() bool { return links[node].lost() > 0 })
+	time.Sleep(200 * time.Millisecond)
+	links[node].cut()
+	killedAt := time.Now()
 	cluster.Kill(node)
+	if atKill == len(burst) {
+		t.Fatalf("the whole burst of %d events was handled before the node could be killed", len(burst))
+	}
+	t.Logf("node %s (leading %s, the survivor's) killed with %d of the %d events of the burst handled and %d "+
+		"answers to id-map reads lost", cluster.Name(node), topology.StreamStigg, atKill, len(burst), links[node].lost())
 	if err := cluster.WaitHealthy(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("node %s (leading %s) killed; every stream and consumer led by the other two %s later", leader,
-		topology.StreamStigg, time.Since(phase).Round(time.Millisecond))
-	round(events.TypeStiggCustomerUpdated, 2) // taken by the two nodes left
+	t.Logf("every stream and consumer led by the other two %s after the kill", time.Since(killedAt).Round(time.Millisecond))
+	// A handler whose request died with the node gives up after jsbound.DefaultTimeout and its event is retried;
+	// without that bound it waited out the 2-minute handler timeout, its lease renewed all along.
+	for handled() < len(burst) {
+		if time.Since(killedAt) > burstBound {
+			t.Fatalf("%d of the %d events of the burst handled %s after the node was killed, want all within %s",
+				handled(), len(burst), time.Since(killedAt).Round(time.Millisecond), burstBound)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("the burst handled %s after the kill; %d lines of the survivor's log name a request cut off by the bound",
+		time.Since(killedAt).Round(time.Millisecond), strings.Count(survivor.Log(), "no reply within"))
+	round(events.TypeStiggCustomerUpdated, 2+burstVersions) // taken by the two nodes left
 	cluster.Restart(node)
+	links[node].open()
 	phase = time.Now()
 	if err := killed.Restart(); err != nil {
 		t.Fatal(err)
