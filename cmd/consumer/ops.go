@@ -20,6 +20,7 @@ import (
 	"github.com/zuora-sync/zuora-sync/handlers"
 	"github.com/zuora-sync/zuora-sync/internal/app"
 	"github.com/zuora-sync/zuora-sync/internal/envvar"
+	"github.com/zuora-sync/zuora-sync/internal/jsbound"
 	"github.com/zuora-sync/zuora-sync/internal/natsconn"
 	"github.com/zuora-sync/zuora-sync/topology"
 	"github.com/zuora-sync/zuora-sync/zuoraapi"
@@ -37,7 +38,8 @@ func connect() (*nats.Conn, jetstream.JetStream, error) {
 		nc.Close()
 		return nil, nil, err
 	}
-	return nc, js, nil
+	// Bounded like the consumer's: a request to a node that died is never answered.
+	return nc, jsbound.New(js, jsbound.DefaultTimeout), nil
 }
 
 func runReplay(ctx context.Context, args []string, out io.Writer) error {

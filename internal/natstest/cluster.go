@@ -455,6 +455,15 @@ func (c *Cluster) healthy(ctx context.Context) error {
 	if len(running) == 0 {
 		return errors.New("no node is running")
 	}
+	// The meta leader is healthy before it has heard from every node, and until then it refuses to place an R3
+	// stream or bucket ("no suitable peers for placement").
+	for i := range c.nodes {
+		if srv := c.Server(i); srv != nil && srv.JetStreamIsLeader() {
+			if peers := len(srv.JetStreamClusterPeers()); peers < len(running) {
+				return fmt.Errorf("the meta leader %s places on %d nodes of the %d running", c.nodes[i].name, peers, len(running))
+			}
+		}
+	}
 	js, err := c.control()
 	if err != nil {
 		return err
