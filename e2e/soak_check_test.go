@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -217,18 +219,21 @@ func soakTermName(days int) string {
 func (w *soakWorkload) checkFates(f *soakFindings, fates soakFates, allowedDead map[string]bool) (superseded int) {
 	for id, ref := range w.seq {
 		outs, dead := fates.outcomes[id], fates.deadLetters[id]
+		failed := slices.ContainsFunc(outs, func(o soakOutcome) bool { return strings.HasSuffix(o.typ, ".failed") })
 		switch {
-		case len(outs) > 0:
-			for _, o := range outs {
-				if o.Action == consumer.ActionSuperseded {
-					superseded++
-					break
-				}
+		case len(outs) > 0 && !failed && dead.EventID == "":
+			if slices.ContainsFunc(outs, func(o soakOutcome) bool { return o.Action == consumer.ActionSuperseded }) {
+				superseded++
 			}
-		case dead.EventID != "":
+		case dead.EventID != "" || failed:
+			// A dead-lettered event also reports a failed outcome: either says the event was not applied.
+			reason := dead.Reason
+			for _, o := range outs {
+				reason = cmp.Or(reason, o.Reason)
+			}
 			if !allowedDead[id] {
-				f.add("event %s (%s, key %s): dead-lettered: %s", id, ref.typ, ref.key, dead.Reason)
-			} else if dead.Reason == "" {
+				f.add("event %s (%s, key %s, #%d of its key): not applied: %s", id, ref.typ, ref.key, ref.index, reason)
+			} else if reason == "" {
 				f.add("event %s: dead-lettered without a reason", id)
 			}
 		default:

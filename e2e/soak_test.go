@@ -100,12 +100,16 @@ func newSoakWorld(t *testing.T, p soakProfile) *soakWorld {
 	w := &soakWorld{h: h, cluster: cluster, bins: buildBinaries(t)}
 	bridgeAddr := freeAddr(t)
 	w.env = map[string]string{
-		"NATS_URL":                     cluster.ClientURLs(),
-		"ZUORA_BASE_URL":               srv.URL,
-		"ZUORASYNC_REPLICAS":           "3",
-		"ZUORASYNC_ACK_WAIT":           "3s",
-		"ZUORASYNC_RETRY_BASE":         "200ms",
-		"ZUORASYNC_RETRY_MAX":          "3s",
+		"NATS_URL":             cluster.ClientURLs(),
+		"ZUORA_BASE_URL":       srv.URL,
+		"ZUORASYNC_REPLICAS":   "3",
+		"ZUORASYNC_ACK_WAIT":   "3s",
+		"ZUORASYNC_RETRY_BASE": "200ms",
+		"ZUORASYNC_RETRY_MAX":  "3s",
+		// The faults never stop while the traffic runs, and every kill's redelivery counts as an attempt: with
+		// the production default (20, over 30–60 minutes of back-off) compressed into seconds, an unlucky event
+		// would be dead-lettered for exhausting them, which is not what the soak looks for.
+		"ZUORASYNC_MAX_ATTEMPTS":       "200",
 		"ZUORA_REQUEST_TIMEOUT":        soakRequestTimeout.String(),
 		"USAGE_FLUSH_INTERVAL":         "500ms",
 		"ZUORASYNC_RECONCILE_INTERVAL": "5s",

@@ -420,9 +420,9 @@ func TestFaults(t *testing.T) {
 	t.Run("hang until the client gives up", func(t *testing.T) {
 		h.sim.InjectFault(Fault{PathPrefix: "/v2/accounts", Hang: true, Times: 1})
 		h.sim.ResetRequests()
+		start := time.Now() // before the deadline is set: the deadline is 200 ms from then at the latest
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
-		start := time.Now()
 		_, err := h.send(ctx, "GET", "/v2/accounts", nil)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("hung request returned %v", err)

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -89,8 +90,9 @@ func FromEnv() Config {
 	zuoraTimeout, zerr := envvar.Duration("ZUORA_REQUEST_TIMEOUT", defaultZuoraRequestTimeout)
 	topo, terr := topology.FromEnv()
 	backoff, berr := retryBackoffFromEnv()
+	attempts, aerr := maxAttemptsFromEnv()
 	return Config{
-		Runner:             consumer.Config{Topology: topo, Backoff: backoff},
+		Runner:             consumer.Config{Topology: topo, Backoff: backoff, MaxAttempts: attempts},
 		NATSURL:            os.Getenv("NATS_URL"),
 		NATSAuth:           natsconn.FromEnv(),
 		DataDir:            envvar.Or("ZUORASYNC_DATA_DIR", "./data"),
@@ -107,7 +109,7 @@ func FromEnv() Config {
 		Handlers: handlers.Deps{Bridge: handlers.BridgeTarget{PublicURL: os.Getenv("BRIDGE_PUBLIC_URL"),
 			Username: os.Getenv("BRIDGE_USERNAME"), Password: os.Getenv("BRIDGE_PASSWORD")}},
 		ZuoraRequestTimeout: zuoraTimeout,
-		envErr:              errors.Join(err, rerr, zerr, terr, berr),
+		envErr:              errors.Join(err, rerr, zerr, terr, berr, aerr),
 	}
 }
 
@@ -127,6 +129,20 @@ func retryBackoffFromEnv() (consumer.Backoff, error) {
 		return d, fmt.Errorf("ZUORASYNC_RETRY_BASE=%s exceeds ZUORASYNC_RETRY_MAX=%s", base, most)
 	}
 	return consumer.Backoff{Base: base, Max: most}, nil
+}
+
+// maxAttemptsFromEnv reads ZUORASYNC_MAX_ATTEMPTS: how many deliveries a transiently failing event gets before it
+// is dead-lettered (0, unset: the runtime's default).
+func maxAttemptsFromEnv() (int, error) {
+	v := os.Getenv("ZUORASYNC_MAX_ATTEMPTS")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("ZUORASYNC_MAX_ATTEMPTS=%q: want a whole number of attempts, at least 1", v)
+	}
+	return n, nil
 }
 
 const (
