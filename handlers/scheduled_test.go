@@ -129,7 +129,7 @@ func TestScheduledChangeAfterScheduledOrderRanMeanwhile(t *testing.T) {
 	if st := e.orderStatus(first); st != zuoraapi.OrderStatusCompleted {
 		t.Fatalf("first scheduled order is %s, want Completed", st)
 	}
-	pending, err := e.subs.pendingScheduled(e.ctx(), "stigg-sub-race-again")
+	pending, _, err := e.subs.ordersByStatus(e.ctx(), "stigg-sub-race-again")
 	if err != nil || len(pending) != 1 || pending[0] != out.Zuora[events.ZuoraOrderNumber] {
 		t.Fatalf("pending %v %v, want only %s", pending, err, out.Zuora[events.ZuoraOrderNumber])
 	}

@@ -380,7 +380,7 @@ func (h *subscriptions) apply(ctx context.Context, in *dispatch.Input, s *events
 	}
 	// A replay of the event that created the pending scheduled order leaves it alone.
 	if entry.rec.ScheduledBy == in.Event.ID() && entry.rec.ScheduledOrder != "" {
-		pending, err := h.pendingScheduled(ctx, number)
+		pending, _, err := h.ordersByStatus(ctx, number)
 		if err != nil {
 			return nil, err
 		}
@@ -634,21 +634,6 @@ type subscriptionState struct {
 func (h *subscriptions) put(ctx context.Context, st *subscriptionState) error {
 	st.Extra = st.rec.Extra()
 	return h.deps.IDs.Put(ctx, KindSubscription, st.Entry)
-}
-
-// pendingScheduled lists the subscription's scheduled orders that have not run yet.
-func (h *subscriptions) pendingScheduled(ctx context.Context, number string) ([]string, error) {
-	orders, err := h.deps.Zuora.ListSubscriptionOrders(ctx, number, zuoraapi.OrderStatusScheduled)
-	if err != nil {
-		return nil, describe(err, "list the scheduled orders of "+number)
-	}
-	var out []string
-	for _, o := range orders {
-		if o.Status == zuoraapi.OrderStatusScheduled {
-			out = append(out, o.OrderNumber)
-		}
-	}
-	return out, nil
 }
 
 // settleDelay is how long to wait for a scheduled order Zuora is executing to settle.

@@ -9,13 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/zuora-sync/zuora-sync/internal/envvar"
 )
 
@@ -92,15 +91,10 @@ func FromEnv() (Topology, error) {
 	if err := t.Validate(); err != nil {
 		return Default(), fmt.Errorf("ZUORASYNC_ACK_WAIT: %w", err)
 	}
-	v := os.Getenv("ZUORASYNC_REPLICAS")
-	if v == "" {
-		return t, nil
+	// 5 is JetStream's limit.
+	if t.Replicas, err = envvar.Int("ZUORASYNC_REPLICAS", t.Replicas, 1, 5, "replicas"); err != nil {
+		return t, err
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > 5 {
-		return t, fmt.Errorf("ZUORASYNC_REPLICAS=%q: want a replica count from 1 to 5 (JetStream's limit)", v)
-	}
-	t.Replicas = n
 	return t, nil
 }
 

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -90,7 +89,8 @@ func FromEnv() Config {
 	zuoraTimeout, zerr := envvar.Duration("ZUORA_REQUEST_TIMEOUT", defaultZuoraRequestTimeout)
 	topo, terr := topology.FromEnv()
 	backoff, berr := retryBackoffFromEnv()
-	attempts, aerr := maxAttemptsFromEnv()
+	// 0 (unset): the runtime's default.
+	attempts, aerr := envvar.Int("ZUORASYNC_MAX_ATTEMPTS", 0, 1, 1_000_000, "attempts")
 	return Config{
 		Runner:             consumer.Config{Topology: topo, Backoff: backoff, MaxAttempts: attempts},
 		NATSURL:            os.Getenv("NATS_URL"),
@@ -129,20 +129,6 @@ func retryBackoffFromEnv() (consumer.Backoff, error) {
 		return d, fmt.Errorf("ZUORASYNC_RETRY_BASE=%s exceeds ZUORASYNC_RETRY_MAX=%s", base, most)
 	}
 	return consumer.Backoff{Base: base, Max: most}, nil
-}
-
-// maxAttemptsFromEnv reads ZUORASYNC_MAX_ATTEMPTS: how many deliveries a transiently failing event gets before it
-// is dead-lettered (0, unset: the runtime's default).
-func maxAttemptsFromEnv() (int, error) {
-	v := os.Getenv("ZUORASYNC_MAX_ATTEMPTS")
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		return 0, fmt.Errorf("ZUORASYNC_MAX_ATTEMPTS=%q: want a whole number of attempts, at least 1", v)
-	}
-	return n, nil
 }
 
 const (

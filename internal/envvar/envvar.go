@@ -4,6 +4,7 @@ package envvar
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 )
 
@@ -27,4 +28,18 @@ func Duration(key string, def time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("%s=%q: want a positive Go duration such as 5s or 500ms", key, v)
 	}
 	return d, nil
+}
+
+// Int reads key as a whole number within [lo, hi], def when it is unset or empty; what names it says what the
+// number counts (in the error). Anything else is an error naming the variable.
+func Int(key string, def, lo, hi int, what string) (int, error) {
+	v := os.Getenv(key)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return def, fmt.Errorf("%s=%q: want a whole number of %s from %d to %d", key, v, what, lo, hi)
+	}
+	return n, nil
 }
