@@ -109,7 +109,9 @@ func (p *Provisioner) configured() error {
 }
 
 // calloutURL is the bridge endpoint Zuora calls.
-func (p *Provisioner) calloutURL() string { return strings.TrimRight(p.bridge.PublicURL, "/") + CalloutPath }
+func (p *Provisioner) calloutURL() string {
+	return strings.TrimRight(p.bridge.PublicURL, "/") + CalloutPath
+}
 
 func provisionedName(spec events.CalloutSpec) string { return provisionedNamePrefix + spec.Name }
 
